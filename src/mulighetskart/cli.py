@@ -1,0 +1,82 @@
+"""The command line: thin click commands, each calling one library function."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+CONTENT = click.option("--content", type=click.Path(path_type=Path), default=Path("content"), show_default=True, help="Content folder.")
+STRICT = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mulighetskart")
+def main() -> None:
+    """Compile the guide's content into the possibility map, journeys, handbook and CMS fragments."""
+
+
+@main.command()
+@CONTENT
+@STRICT
+def validate(content: Path, strict: bool) -> None:
+    """Check the content and report every problem as path:line:col.
+
+    Example: mulighetskart validate --content content --strict
+    """
+    from .content import load_content
+
+    loaded = load_content(content, strict=strict)
+    for w in loaded.warnings:
+        click.echo(str(w), err=True)
+    c = loaded.content
+    click.echo(f"ok: {len(c.offers)} offers, {len(c.personas)} personas, {len(c.categories)} categories, {len(loaded.warnings)} warnings")
+
+
+@main.command()
+@CONTENT
+@click.option("--layouts", type=click.Path(path_type=Path), default=Path("layouts"), show_default=True, help="Templates, CSS and theme.yaml.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True, help="Output folder (replaced only on success).")
+@click.option("--only", multiple=True, type=click.Choice(["map", "journeys", "handbook", "fragments"]), help="Build only this target (repeatable).")
+@STRICT
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("-v", "--verbose", is_flag=True, help="List every file written.")
+def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict: bool, quiet: bool, verbose: bool) -> None:
+    """Build every output (map, journeys, handbook, fragments) into OUT.
+
+    Example: mulighetskart build --only map --out output
+    """
+    from .build import BuildOptions
+    from .build import build as run_build
+
+    say = (lambda msg: None) if quiet else (lambda msg: click.echo(f"· {msg}", err=True))
+    result = run_build(BuildOptions(content, layouts, out, only, strict, on_progress=say))
+    if quiet:
+        return
+    for w in result.warnings:
+        click.echo(str(w), err=True)
+    if verbose:
+        for path in sorted(result.files):
+            click.echo(f"  {path}")
+    timing = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    click.echo(f"built {len(result.files)} files into {result.out}/ ({timing})")
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("schema"), show_default=True, help="Folder for the schema files.")
+def schema(out: Path) -> None:
+    """Write a JSON Schema for every kind of content file (for editor autocompletion).
+
+    Example: mulighetskart schema --out schema
+    """
+    import json
+
+    from .content.schema import schema_files
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, doc in schema_files().items():
+        (out / name).write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        click.echo(f"wrote {out / name}")

@@ -1,0 +1,119 @@
+"""Read content files safely into ruamel.yaml round-trip nodes that keep line and column.
+
+Before parsing for real, a cheap event pass refuses what hand-edited content never needs
+and attackers love: aliases and anchors (billion laughs), and explicit tags such as
+!!python/object. Oversized, non-UTF-8, empty and out-of-tree files are refused up front.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from ..errors import Pos
+from .convert import Collector
+
+MAX_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RawFile:
+    path: str  # as given, for messages
+    node: object  # CommentedMap / CommentedSeq / scalar
+    digest_input: bytes
+
+
+def read_yaml(path: Path, root: Path, out: Collector) -> RawFile | None:
+    """One file's nodes, or None after recording why it cannot be read."""
+    where = Pos(str(path))
+    if not _inside(path, root):
+        out.error(where, f"'{path.name}' points outside {root.name}/", "content files must live inside the content folder; copy the file instead of linking it")
+        return None
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            out.error(where, f"file is {size} bytes, the limit is {MAX_BYTES} (1 MiB)", "split it into smaller files")
+            return None
+        data = path.read_bytes()
+    except OSError as exc:
+        out.error(where, f"cannot read file: {exc.strerror or exc}")
+        return None
+    text = _decode(data, str(path), out)
+    if text is None:
+        return None
+    if not _safe_events(text, str(path), out):
+        return None
+    try:
+        node = _yaml().load(io.StringIO(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        msg = (exc.problem or exc.context or "invalid YAML").strip()
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        out.error(Pos(str(path), line, col), f"YAML syntax: {msg}", _syntax_hint(msg))
+        return None
+    except YAMLError as exc:
+        out.error(where, f"YAML syntax: {exc}")
+        return None
+    if node is None:
+        out.error(where, "file is empty", "see the other files in this folder for the expected fields")
+        return None
+    return RawFile(str(path), node, data)
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.allow_duplicate_keys = False
+    return y
+
+
+def _inside(path: Path, root: Path) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return os.path.commonpath([real, top]) == top
+
+
+def _decode(data: bytes, path: str, out: Collector) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        out.error(Pos(path, line, col), f"file is not UTF-8 (byte 0x{data[exc.start]:02x})", "save the file as UTF-8 in your editor")
+        return None
+    return text.removeprefix("\ufeff")
+
+
+def _safe_events(text: str, path: str, out: Collector) -> bool:
+    """Refuse anchors, aliases and explicit tags without building anything."""
+    try:
+        for event in _yaml().parse(io.StringIO(text)):
+            mark = event.start_mark
+            pos = Pos(path, mark.line + 1, mark.column + 1)
+            kind = type(event).__name__
+            if kind == "AliasEvent":
+                out.error(pos, f"YAML aliases (*{event.anchor}) are not allowed", "write the value out in full")
+                return False
+            if getattr(event, "anchor", None):
+                out.error(pos, f"YAML anchors (&{event.anchor}) are not allowed", "write the value out in full")
+                return False
+            if getattr(event, "tag", None) and kind in ("ScalarEvent", "MappingStartEvent", "SequenceStartEvent"):
+                out.error(pos, f"YAML tags ({event.tag}) are not allowed", "remove the tag; plain values are enough")
+                return False
+    except MarkedYAMLError:
+        return True  # the real parse reports syntax errors with their place
+    return True
+
+
+def _syntax_hint(message: str) -> str:
+    if "'\\t'" in message or "tab" in message.lower():
+        return "indent with spaces, not tabs"
+    if "duplicate key" in message:
+        return "each key may appear only once in a mapping"
+    if "quoted scalar" in message or "end of stream" in message:
+        return "check for a missing closing quote"
+    return ""

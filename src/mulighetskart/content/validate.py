@@ -1,0 +1,227 @@
+"""Load and check the whole content folder in one pass: every problem, then one abort.
+
+Order: find the files, read each (load.py), convert each to the model (convert.py), then
+the checks no single file can make: ids unique and matching file names, references
+resolved, journeys in time order, and warnings about loose ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ContentError, Pos, Problem
+from .convert import INVALID, Collector, Converter, node_pos, suggest
+from .load import RawFile, read_yaml
+from .model import COLLECTION_FILES, ITEM_DIRS, Content, Offer, Persona
+
+
+@dataclass(frozen=True)
+class Loaded:
+    content: Content
+    warnings: tuple[Problem, ...]
+
+
+def load_content(root: Path | str, strict: bool = False) -> Loaded:
+    """The validated guide, or ContentError listing every problem (warnings too if strict)."""
+    root = Path(root)
+    out = Collector()
+    if not root.is_dir():
+        out.error(Pos(str(root)), "content folder not found", "pass --content DIR")
+        raise ContentError(out.problems)
+    raw = _read_all(root, out)
+    parts = {name: _convert(raw.get(name), cls, out) for name, cls in COLLECTION_FILES.items()}
+    items = {d: [_convert(f, cls, out) for f in _item_files(raw, d)] for d, cls in ITEM_DIRS.items()}
+    items = {d: [i for i in lst if i is not None] for d, lst in items.items()}
+    for d in ITEM_DIRS:
+        _check_stems(items[d], out)
+    content = _assemble(parts, items, raw)
+    if content is not None:
+        _check_semantics(content, out)
+    _check_refs(parts, items, out)
+    errors = _has_errors(out)
+    warnings = tuple(sorted(p for p in out.problems if p.severity == "warning"))
+    if errors or (strict and warnings) or content is None:
+        raise ContentError(out.problems)
+    return Loaded(content, warnings)
+
+
+def _has_errors(out: Collector) -> bool:
+    return any(p.severity == "error" for p in out.problems)
+
+
+def _read_all(root: Path, out: Collector) -> dict[str, RawFile]:
+    raw = {}
+    for name in COLLECTION_FILES:
+        path = root / name
+        if not path.exists() and not path.is_symlink():
+            out.error(Pos(str(path)), f"missing content file {name}")
+            continue
+        raw[name] = read_yaml(path, root, out)
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith(".") or entry.name in COLLECTION_FILES or entry.name in ITEM_DIRS:
+            continue
+        if entry.suffix in (".yaml", ".yml") or entry.is_dir():
+            out.error(Pos(str(entry)), f"unknown content file '{entry.name}'", suggest(entry.name, [*COLLECTION_FILES, *ITEM_DIRS]))
+    for d in ITEM_DIRS:
+        folder = root / d
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith("."):
+                continue
+            if path.suffix != ".yaml":
+                out.error(Pos(str(path)), f"'{path.name}' is not a .yaml file", "name content files <id>.yaml")
+                continue
+            raw[f"{d}/{path.name}"] = read_yaml(path, root, out)
+    return raw
+
+
+def _item_files(raw: dict, folder: str) -> list:
+    return [f for key, f in sorted(raw.items()) if key.startswith(folder + "/")]
+
+
+def _convert(raw: RawFile | None, cls, out: Collector):
+    if raw is None:
+        return None
+    value = Converter(raw.path, out).model(raw.node, cls, node_pos(raw.node, raw.path))
+    return None if value is INVALID else value
+
+
+def _check_stems(items: list, out: Collector) -> None:
+    for item in items:
+        stem = Path(item.loc.at.path).stem
+        if item.id != stem:
+            out.error(item.loc.of("id"), f"id '{item.id}' does not match the file name '{stem}.yaml'", f"rename the file to {item.id}.yaml or set id: {stem}")
+
+
+def _assemble(parts: dict, items: dict, raw: dict) -> Content | None:
+    if any(p is None for p in parts.values()):
+        return None
+    glossary = parts["glossary.yaml"]
+    digest = hashlib.sha256()
+    for key in sorted(raw):
+        if raw[key] is not None:
+            digest.update(key.encode() + b"\0" + raw[key].digest_input + b"\0")
+    return Content(
+        guide=parts["guide.yaml"],
+        categories=tuple(sorted(parts["categories.yaml"].categories, key=lambda c: (c.order, c.id))),
+        actors=parts["actors.yaml"].actors,
+        financing=parts["financing.yaml"].financing,
+        offers=tuple(sorted(items["offers"], key=lambda o: o.id)),
+        personas=tuple(sorted(items["personas"], key=lambda p: p.id)),
+        terms=glossary.terms,
+        cefr=glossary.cefr,
+        sources=parts["sources.yaml"].sources,
+        inputs_sha256=digest.hexdigest(),
+    )
+
+
+def _ids(parts: dict, items: dict) -> dict[str, list]:
+    """Every item that has an id, by the reference kind that points at it."""
+    def coll(name, attr):
+        part = parts.get(name)
+        return list(getattr(part, attr)) if part is not None else []
+
+    return {
+        "category": coll("categories.yaml", "categories"),
+        "actor": coll("actors.yaml", "actors"),
+        "financing": coll("financing.yaml", "financing"),
+        "source": coll("sources.yaml", "sources"),
+        "term": coll("glossary.yaml", "terms"),
+        "offer": items["offers"],
+        "persona": items["personas"],
+    }
+
+
+def _check_refs(parts: dict, items: dict, out: Collector) -> None:
+    known = _ids(parts, items)
+    for kind, things in known.items():
+        seen: dict[str, Pos] = {}
+        for t in sorted(things, key=lambda t: t.loc.at):
+            if t.id in seen:
+                out.error(t.loc.of("id"), f"duplicate {kind} id '{t.id}' (first defined at {seen[t.id]})")
+            else:
+                seen[t.id] = t.loc.of("id")
+    ids = {kind: {t.id for t in things} for kind, things in known.items()}
+    for use in out.refs:
+        if use.value not in ids[use.kind]:
+            out.error(use.pos, f"unknown {use.kind} '{use.value}'", suggest(use.value, ids[use.kind]))
+
+
+def _check_semantics(c: Content, out: Collector) -> None:
+    cats = {cat.id: cat for cat in c.categories}
+    for o in c.offers:
+        _check_offer(o, cats, out)
+    for p in c.personas:
+        _check_journey(p, out)
+    _check_cefr(c, out)
+    visited = {oid for p in c.personas for ph in p.journey for oid in ph.offers}
+    reachable = _reachable(c, visited)
+    for o in c.offers:
+        if o.id not in reachable and o.kind == "offer":
+            out.warning(o.loc.of("id"), f"offer '{o.id}' is not on any persona's journey nor reachable through leads_to from one")
+    for link in _all_links(c):
+        if link.owner is None:
+            out.warning(link.loc.at, f"link '{link.title}' has no owner", "add owner: <actor id>")
+
+
+def _check_offer(o: Offer, cats: dict, out: Collector) -> None:
+    cat = cats.get(o.category)
+    if cat is None:
+        return  # reported as an unknown reference
+    groups = [g.id for g in cat.groups]
+    if o.group and o.group not in groups:
+        out.error(o.loc.of("group"), f"unknown group '{o.group}' in category '{cat.id}'", suggest(o.group, groups) or f"groups: {', '.join(groups) or 'none'}")
+    if groups and not o.group:
+        out.error(o.loc.at, f"missing field 'group': category '{cat.id}' has groups", f"one of: {', '.join(groups)}")
+    if o.holds and o.kind != "programme":
+        out.error(o.loc.of("holds"), "only programmes (kind: programme) can hold offers from other categories")
+    for name in ("combines_with", "leads_to"):
+        if o.id in getattr(o, name):
+            out.error(o.loc.of(name), f"offer '{o.id}' lists itself in {name}")
+        dupes = [k for k, n in Counter(getattr(o, name)).items() if n > 1]
+        for d in dupes:
+            out.error(o.loc.of(name), f"'{d}' appears twice in {name}")
+
+
+def _check_journey(p: Persona, out: Collector) -> None:
+    prev = None
+    for i, ph in enumerate(p.journey, 1):
+        if ph.end_month < ph.start_month:
+            out.error(ph.loc.of("end_month"), f"phase {i} ends (month {ph.end_month}) before it starts (month {ph.start_month})")
+        if ph.start_month < 0:
+            out.error(ph.loc.of("start_month"), "months count from 0, the start of the journey")
+        if prev is not None and ph.start_month < prev.start_month:
+            out.error(ph.loc.of("start_month"), f"phase {i} starts (month {ph.start_month}) before phase {i - 1} (month {prev.start_month})", "list phases in time order")
+        if prev is not None and not prev.transition.strip():
+            out.warning(prev.loc.at, f"phase {i - 1} of '{p.id}' has no transition note", "say what happens in the move to the next phase")
+        prev = ph
+
+
+def _check_cefr(c: Content, out: Collector) -> None:
+    seen = defaultdict(list)
+    for lvl in c.cefr:
+        seen[lvl.level].append(lvl)
+    for level, entries in seen.items():
+        for dup in entries[1:]:
+            out.error(dup.loc.of("level"), f"CEFR level {level} is described twice")
+
+
+def _reachable(c: Content, start: set[str]) -> set[str]:
+    by_id = {o.id: o for o in c.offers}
+    seen, todo = set(), list(start)
+    while todo:
+        oid = todo.pop()
+        if oid in seen or oid not in by_id:
+            continue
+        seen.add(oid)
+        todo.extend(by_id[oid].leads_to)
+    return seen
+
+
+def _all_links(c: Content):
+    for item in (*c.offers, *c.financing, *c.terms):
+        yield from item.links

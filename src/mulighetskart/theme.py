@@ -1,0 +1,96 @@
+"""Looks as data: layouts/theme.yaml, checked like content and handed to each target.
+
+The shared part (colour tokens, fonts, labels) is typed here; each target declares the
+dataclass of its own section and receives it converted, with file:line:col on mistakes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from .content.convert import INVALID, Collector, Converter, node_pos
+from .content.fields import COLOUR, Doc, Loc, MinLen, located
+from .content.load import read_yaml
+from .errors import ContentError, Pos
+
+Colour = Annotated[str, COLOUR]
+
+
+@dataclass(frozen=True)
+class FontSet:
+    family: Annotated[str, MinLen(1), Doc("font-family name used in SVG, CSS and DOT")]
+    dir: Annotated[str, Doc("folder of the font files, relative to the layouts folder")]
+    regular: str
+    bold: str
+    italic: str
+    bold_italic: str
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class ThemeFile:
+    colours: Annotated[dict[str, Colour], Doc("colour tokens; categories name theirs in content")]
+    fonts: FontSet
+    labels: Annotated[dict[str, str], Doc("fixed Norwegian wording used by the outputs")]
+    targets: Annotated[dict[str, Any], Doc("one section per target, checked by that target")]
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class Theme:
+    layouts: Path
+    colours: dict[str, str]
+    fonts: FontSet
+    labels: dict[str, str]
+    sections: dict[str, object]
+
+    def font_path(self, style: str = "regular") -> Path:
+        return (self.layouts / self.fonts.dir / getattr(self.fonts, style)).resolve()
+
+    def colour(self, token: str) -> str:
+        return self.colours[token]
+
+    def label(self, key: str) -> str:
+        return self.labels[key]
+
+    def section(self, target: str):
+        return self.sections[target]
+
+
+def load_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] = frozenset()) -> Theme:
+    """Theme with each requested target section converted to its style class."""
+    layouts = Path(layouts)
+    out = Collector()
+    path = layouts / "theme.yaml"
+    raw = read_yaml(path, layouts, out) if path.exists() else None
+    if raw is None:
+        if not out.problems:
+            out.error(Pos(str(path)), "theme file not found", "pass --layouts DIR")
+        raise ContentError(out.problems)
+    conv = Converter(raw.path, out)
+    top = conv.model(raw.node, ThemeFile, node_pos(raw.node, raw.path))
+    sections = {}
+    for name, cls in styles.items():
+        node = raw.node.get("targets", {}).get(name) if isinstance(raw.node, dict) and isinstance(raw.node.get("targets"), dict) else None
+        if node is None:
+            out.error(node_pos(raw.node, raw.path), f"theme has no section targets.{name}")
+            continue
+        value = conv.model(node, cls, node_pos(node, raw.path))
+        if value is not INVALID:
+            sections[name] = value
+    if top is not INVALID:
+        _check_top(top, layouts, colour_tokens, out)
+    if out.problems:
+        raise ContentError(out.problems)
+    return Theme(layouts.resolve(), top.colours, top.fonts, top.labels, sections)
+
+
+def _check_top(top: ThemeFile, layouts: Path, tokens: set[str], out: Collector) -> None:
+    for style in ("regular", "bold", "italic", "bold_italic"):
+        f = layouts / top.fonts.dir / getattr(top.fonts, style)
+        if not f.is_file():
+            out.error(top.fonts.loc.of(style), f"font file not found: {f}", "fonts live in fonts/ at the top of the project")
+    for token in sorted(tokens - set(top.colours)):
+        out.error(top.loc.of("colours"), f"colour token '{token}' used in content is not defined here")
