@@ -51,10 +51,7 @@ def read_yaml(path: Path, root: Path, out: Collector) -> RawFile | None:
     try:
         node = _yaml().load(io.StringIO(text))
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        msg = (exc.problem or exc.context or "invalid YAML").strip()
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        out.error(Pos(str(path), line, col), f"YAML syntax: {msg}", _syntax_hint(msg))
+        out.error(*_syntax_problem(exc, text, str(path)))
         return None
     except YAMLError as exc:
         out.error(where, f"YAML syntax: {exc}")
@@ -109,11 +106,27 @@ def _safe_events(text: str, path: str, out: Collector) -> bool:
     return True
 
 
-def _syntax_hint(message: str) -> str:
-    if "'\\t'" in message or "tab" in message.lower():
-        return "indent with spaces, not tabs"
-    if "duplicate key" in message:
-        return "each key may appear only once in a mapping"
-    if "quoted scalar" in message or "end of stream" in message:
-        return "check for a missing closing quote"
-    return ""
+def _syntax_problem(exc: MarkedYAMLError, text: str, path: str) -> tuple[Pos, str, str]:
+    """Where and what: an unclosed quote is reported where it opens, not where YAML gave up."""
+    mark = exc.problem_mark or exc.context_mark
+    msg = (exc.problem or exc.context or "invalid YAML").strip()
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    quote = _unclosed_quote(text, line)
+    if quote and "duplicate" not in msg:
+        return Pos(path, *quote), "YAML syntax: unclosed quote", "add the closing quote at the end of the value"
+    if "'\\t'" in msg or "tab" in msg.lower():
+        return Pos(path, line, col), f"YAML syntax: {msg}", "indent with spaces, not tabs"
+    if "duplicate key" in msg:
+        return Pos(path, line, col), f"YAML syntax: {msg}", "each key may appear only once in a mapping"
+    return Pos(path, line, col), f"YAML syntax: {msg}", ""
+
+
+def _unclosed_quote(text: str, upto_line: int) -> tuple[int, int] | None:
+    """The first line up to the error whose value opens a quote it never closes."""
+    for number, line in enumerate(text.splitlines()[:upto_line], 1):
+        _, sep, value = line.partition(": ")
+        value = value.strip() if sep else line.strip().removeprefix("- ").strip()
+        for q in "\"'":
+            if value.startswith(q) and (len(value) == 1 or not value.rstrip().endswith(q)):
+                return number, line.index(value) + 1
+    return None

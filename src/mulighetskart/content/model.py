@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from .fields import ID_PATTERN, Doc, Loc, Markdown, MaxLen, MinLen, Pattern, Ref, Url, located
+from .fields import ID_PATTERN, Doc, Loc, Markdown, MaxLen, MinLen, Ref, Url, located
 
 Id = Annotated[str, ID_PATTERN]
 Text = Annotated[str, MinLen(1)]

@@ -40,7 +40,7 @@ def load_content(root: Path | str, strict: bool = False) -> Loaded:
     content = _assemble(parts, items, raw)
     if content is not None:
         _check_semantics(content, out)
-    _check_refs(parts, items, out)
+    _check_refs(parts, items, _raw_ids(raw), out)
     errors = _has_errors(out)
     warnings = tuple(sorted(p for p in out.problems if p.severity == "warning"))
     if errors or (strict and warnings) or content is None:
@@ -136,7 +136,25 @@ def _ids(parts: dict, items: dict) -> dict[str, list]:
     }
 
 
-def _check_refs(parts: dict, items: dict, out: Collector) -> None:
+def _raw_ids(raw: dict) -> dict[str, set[str]]:
+    """Ids written in files that failed to convert, so one broken offer does not make every
+    reference to it an error too."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    kinds = {"categories.yaml": ("categories", "category"), "actors.yaml": ("actors", "actor"),
+             "financing.yaml": ("financing", "financing"), "sources.yaml": ("sources", "source"),
+             "glossary.yaml": ("terms", "term")}
+    for key, f in raw.items():
+        node = getattr(f, "node", None)
+        if not isinstance(node, dict):
+            continue
+        if key.startswith(("offers/", "personas/")):
+            ids[key.split("/")[0].removesuffix("s")].add(str(node.get("id")))
+        elif key in kinds and isinstance(node.get(kinds[key][0]), list):
+            ids[kinds[key][1]].update(str(i.get("id")) for i in node[kinds[key][0]] if isinstance(i, dict))
+    return ids
+
+
+def _check_refs(parts: dict, items: dict, claimed: dict[str, set[str]], out: Collector) -> None:
     known = _ids(parts, items)
     for kind, things in known.items():
         seen: dict[str, Pos] = {}
@@ -147,7 +165,7 @@ def _check_refs(parts: dict, items: dict, out: Collector) -> None:
                 seen[t.id] = t.loc.of("id")
     ids = {kind: {t.id for t in things} for kind, things in known.items()}
     for use in out.refs:
-        if use.value not in ids[use.kind]:
+        if use.value not in ids[use.kind] | claimed[use.kind]:
             out.error(use.pos, f"unknown {use.kind} '{use.value}'", suggest(use.value, ids[use.kind]))
 
 
@@ -195,7 +213,8 @@ def _check_journey(p: Persona, out: Collector) -> None:
         if ph.start_month < 0:
             out.error(ph.loc.of("start_month"), "months count from 0, the start of the journey")
         if prev is not None and ph.start_month < prev.start_month:
-            out.error(ph.loc.of("start_month"), f"phase {i} starts (month {ph.start_month}) before phase {i - 1} (month {prev.start_month})", "list phases in time order")
+            message = f"phase {i} starts (month {ph.start_month}) before phase {i - 1} (month {prev.start_month})"
+            out.error(ph.loc.of("start_month"), message, "list phases in time order")
         if prev is not None and not prev.transition.strip():
             out.warning(prev.loc.at, f"phase {i - 1} of '{p.id}' has no transition note", "say what happens in the move to the next phase")
         prev = ph

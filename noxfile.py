@@ -1,0 +1,34 @@
+"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s build`, `nox -s goldens`."""
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style and common bugs with ruff."""
+    session.install("ruff")
+    session.run("ruff", "check", "src", "tests", "noxfile.py", *session.posargs)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build every output into output/."""
+    session.install("-e", ".")
+    session.run("mulighetskart", "build", *session.posargs)
+
+
+@nox.session
+def goldens(session: nox.Session) -> None:
+    """Regenerate golden files on purpose; review the diff before committing."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", "--update-goldens", "-q", *session.posargs)

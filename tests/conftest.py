@@ -1,0 +1,70 @@
+"""Shared fixtures: the small stable fixture guide, the shipped guide, the theme, goldens.
+
+Golden files are regenerated only on purpose: `pytest --update-goldens` (or
+`nox -s goldens`), then review the diff before committing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_CONTENT = ROOT / "tests" / "fixtures" / "content"
+SHIPPED_CONTENT = ROOT / "content"
+LAYOUTS = ROOT / "layouts"
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", help="rewrite golden files from current output")
+
+
+@pytest.fixture(scope="session")
+def fixture_content():
+    from mulighetskart.content import load_content
+
+    return load_content(FIXTURE_CONTENT).content
+
+
+@pytest.fixture(scope="session")
+def shipped_content():
+    from mulighetskart.content import load_content
+
+    return load_content(SHIPPED_CONTENT).content
+
+
+@pytest.fixture(scope="session")
+def theme():
+    """The shipped theme with every target's section converted."""
+    from mulighetskart.build import TARGET_MODULES, load_target
+    from mulighetskart.theme import load_theme
+
+    styles = {}
+    for name in TARGET_MODULES:
+        target = load_target(name)
+        if target.style:
+            styles[name] = target.style
+    return load_theme(LAYOUTS, styles)
+
+
+@pytest.fixture
+def golden(request):
+    """golden(name, text): compare text with tests/golden/<name>, or rewrite it with --update-goldens."""
+    update = request.config.getoption("--update-goldens")
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        assert path.exists(), f"golden file {path} missing: run pytest --update-goldens and review it"
+        expected = path.read_text(encoding="utf-8")
+        if text != expected:
+            diff = "".join(list(difflib.unified_diff(expected.splitlines(True), text.splitlines(True), str(path), "current"))[:80])
+            pytest.fail(f"output differs from golden {path}; if intended, run pytest --update-goldens\n{diff}")
+
+    return check

@@ -1,0 +1,134 @@
+"""Publishing: the previous output survives a failed, interrupted or killed build, and a
+folder the tool did not make is never replaced."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from mulighetskart.errors import BuildError
+from mulighetskart.publish import REPORT, Writer, staged
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def previous(tmp_path) -> Path:
+    out = tmp_path / "output"
+    with staged(out, rebuild=["map", "handbook"]) as stage:
+        w = Writer(stage)
+        w.write("map/mulighetskart.svg", "<svg>old</svg>")
+        w.write("handbook/handbok.pdf", b"%PDF old")
+        (stage / REPORT).write_text("{}")
+    return out
+
+
+def test_success_replaces_only_rebuilt_targets(previous):
+    with staged(previous, rebuild=["map"]) as stage:
+        Writer(stage).write("map/mulighetskart.svg", "<svg>new</svg>")
+        (stage / REPORT).write_text("{}")
+    files = snapshot(previous)
+    assert files["map/mulighetskart.svg"] == b"<svg>new</svg>"
+    assert files["handbook/handbok.pdf"] == b"%PDF old"  # carried over, not rebuilt
+    assert not list(previous.parent.glob(".output.*"))  # no leftovers
+
+
+def test_exception_leaves_previous_output_untouched(previous):
+    before = snapshot(previous)
+    with pytest.raises(RuntimeError), staged(previous, rebuild=["map"]) as stage:
+        Writer(stage).write("map/mulighetskart.svg", "<svg>half</svg>")
+        raise RuntimeError("renderer crashed")
+    assert snapshot(previous) == before
+    assert not list(previous.parent.glob(".output.*"))
+
+
+def test_ctrl_c_leaves_previous_output_untouched(previous):
+    before = snapshot(previous)
+    with pytest.raises(KeyboardInterrupt), staged(previous, rebuild=["map"]):
+        raise KeyboardInterrupt
+    assert snapshot(previous) == before
+
+
+def test_kill_9_mid_build_leaves_previous_output_and_next_build_works(previous):
+    before = snapshot(previous)
+    script = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from mulighetskart.publish import Writer, staged
+        with staged(Path({str(previous)!r}), rebuild=["map"]) as stage:
+            Writer(stage).write("map/mulighetskart.svg", "<svg>half</svg>")
+            print("writing", flush=True)
+            time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert snapshot(previous) == before
+    assert list(previous.parent.glob(".output.staging-*"))  # the dead build's leftovers …
+    with staged(previous, rebuild=["map"]) as stage:
+        Writer(stage).write("map/mulighetskart.svg", "<svg>next</svg>")
+        (stage / REPORT).write_text("{}")
+    assert snapshot(previous)["map/mulighetskart.svg"] == b"<svg>next</svg>"
+    assert not list(previous.parent.glob(".output.*"))  # … are swept by the next build
+
+
+def test_swap_cut_between_renames_is_recovered(previous):
+    before = snapshot(previous)
+    previous.rename(previous.parent / ".output.old-999999")  # as if killed right after the first rename
+    with staged(previous, rebuild=["map"]) as stage:
+        (stage / REPORT).write_text("{}")
+        Writer(stage).write("map/mulighetskart.svg", "<svg>old</svg>")
+    assert snapshot(previous)["handbook/handbok.pdf"] == before["handbook/handbok.pdf"]
+
+
+def test_write_error_is_clear_and_keeps_old_output(previous):
+    before = snapshot(previous)
+    with pytest.raises(BuildError, match="previous output is unchanged"), staged(previous, rebuild=["map"]):
+        raise OSError(28, "No space left on device")
+    assert snapshot(previous) == before
+
+
+def test_foreign_folder_is_never_replaced(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.docx").write_text("years of work")
+    with pytest.raises(BuildError, match="was not made by mulighetskart"), staged(home, rebuild=["map"]):
+        pass
+    assert (home / "thesis.docx").read_text() == "years of work"
+
+
+def test_writer_refuses_one_path_twice_and_escapes(tmp_path):
+    w = Writer(tmp_path).sub("fragments")
+    w.write("offer/amo.html", "<p>a</p>")
+    with pytest.raises(BuildError, match=r"two items map to the same output file fragments/offer/amo\.html"):
+        w.write("offer/amo.html", "<p>b</p>")
+    with pytest.raises(BuildError, match="outside"):
+        w.write("../../etc/passwd", "x")
+
+
+def test_killed_cli_build_leaves_previous_output(tmp_path):
+    """End to end: kill -9 a real build while it renders; the last good output stays."""
+    out = tmp_path / "out"
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    cmd = [sys.executable, "-m", "mulighetskart", "build", "--content", "tests/fixtures/content", "--out", str(out), "-q"]
+    first = subprocess.run([*cmd, "--only", "map"], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    before = snapshot(out)
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob(".out.staging-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    assert snapshot(out) == before
