@@ -1,0 +1,84 @@
+"""End to end: the whole build from content to every output, reproducible and safe."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from mulighetskart.build import BuildOptions, build
+from mulighetskart.errors import ContentError
+
+from .conftest import FIXTURE_CONTENT, LAYOUTS
+from .test_publish import snapshot
+
+
+@pytest.fixture(scope="session")
+def two_builds(tmp_path_factory):
+    root = tmp_path_factory.mktemp("builds")
+    for name in ("a", "b"):
+        build(BuildOptions(FIXTURE_CONTENT, LAYOUTS, root / name))
+    return root / "a", root / "b"
+
+
+def without_timings(report: bytes) -> dict:
+    data = json.loads(report)
+    data.pop("timings")
+    return data
+
+
+def test_every_target_writes_its_outputs(two_builds):
+    out, _ = two_builds
+    assert (out / "map" / "mulighetskart.svg").is_file()
+    assert (out / "journeys" / "amal.svg").is_file() and (out / "journeys" / "amal.dot").is_file()
+    assert (out / "handbook" / "handbok-trykk.pdf").is_file() and (out / "handbook" / "handbok-skjerm.pdf").is_file()
+    assert (out / "fragments" / "manifest.json").is_file()
+
+
+def test_two_builds_are_byte_identical(two_builds):
+    a, b = (snapshot(p) for p in two_builds)
+    assert sorted(a) == sorted(b)
+    differing = [name for name in a if a[name] != b[name] and name != "build-report.json"]
+    assert differing == []
+    assert without_timings(a["build-report.json"]) == without_timings(b["build-report.json"])
+
+
+def test_build_report_describes_the_tree(two_builds):
+    out, _ = two_builds
+    report = json.loads((out / "build-report.json").read_text())
+    assert report["counts"]["offers"] == 11 and report["counts"]["personas"] == 2
+    assert set(report["timings"]) == {"map", "journeys", "handbook", "fragments"}
+    assert len(report["inputs_sha256"]) == 64
+    files = snapshot(out)
+    assert set(report["files"]) == set(files) - {"build-report.json"}
+    import hashlib
+
+    assert all(hashlib.sha256(files[name]).hexdigest() == sha for name, sha in report["files"].items())
+
+
+def test_only_one_target_keeps_the_others(two_builds, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(two_builds[0], out)
+    before = snapshot(out)
+    build(BuildOptions(FIXTURE_CONTENT, LAYOUTS, out, only=("map",)))
+    after = snapshot(out)
+    assert {k: v for k, v in after.items() if k != "build-report.json"} == {k: v for k, v in before.items() if k != "build-report.json"}
+
+
+def test_content_error_builds_nothing_and_keeps_output(two_builds, tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURE_CONTENT, content)
+    (content / "offers" / "amo.yaml").write_text("id: amo\n")
+    out = tmp_path / "out"
+    shutil.copytree(two_builds[0], out)
+    before = snapshot(out)
+    with pytest.raises(ContentError):
+        build(BuildOptions(content, LAYOUTS, out))
+    assert snapshot(out) == before
+    run = subprocess.run([sys.executable, "-m", "mulighetskart", "build", "--content", str(content), "--out", str(out)], capture_output=True, text=True)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "amo.yaml:1:1: error: missing required field 'title'" in run.stderr
+    assert snapshot(out) == before
