@@ -10,6 +10,7 @@ from . import __version__
 
 CONTENT = click.option("--content", type=click.Path(path_type=Path), default=Path("content"), show_default=True, help="Content folder.")
 STRICT = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+LAYOUTS = click.option("--layouts", type=click.Path(path_type=Path), default=Path("layouts"), show_default=True, help="Templates, CSS and theme.yaml.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,7 +38,7 @@ def validate(content: Path, strict: bool) -> None:
 
 @main.command()
 @CONTENT
-@click.option("--layouts", type=click.Path(path_type=Path), default=Path("layouts"), show_default=True, help="Templates, CSS and theme.yaml.")
+@LAYOUTS
 @click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True, help="Output folder (replaced only on success).")
 @click.option("--only", multiple=True, type=click.Choice(["map", "journeys", "handbook", "fragments"]), help="Build only this target (repeatable).")
 @STRICT
@@ -79,3 +80,48 @@ def schema(out: Path) -> None:
     for name, doc in schema_files().items():
         (out / name).write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         click.echo(f"wrote {out / name}")
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["offer", "persona"]))
+@click.argument("id")
+@click.option("--category", help="Category id (offers only).")
+@CONTENT
+@LAYOUTS
+def new(kind: str, id: str, category: str | None, content: Path, layouts: Path) -> None:
+    """Start a new offer or persona from a commented template.
+
+    Example: mulighetskart new offer jobbklubb --category arbeid
+    """
+    from .scaffold import new_file
+
+    if kind == "offer" and not category:
+        raise click.UsageError("an offer needs --category")
+    path = new_file(kind, id, content, layouts, category)
+    click.echo(f"wrote {path}: fill in the fields marked FYLL UT, then run mulighetskart validate")
+
+
+@main.command()
+@CONTENT
+@click.option("--offline", is_flag=True, help="Check syntax and duplicates only; ask no server.")
+@click.option("--cache", type=click.Path(path_type=Path), default=Path(".cache/links.json"), show_default=True, help="Where results are kept.")
+@click.option("--max-age", type=float, default=7.0, show_default=True, help="Days a cached result stays valid.")
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for each server.")
+def links(content: Path, offline: bool, cache: Path, max_age: float, timeout: float) -> None:
+    """Check every external link and report broken ones at their file:line:col.
+
+    Example: mulighetskart links --offline
+    """
+    from .content import load_content
+    from .errors import ContentError
+    from .links import check_online, link_uses, offline_problems
+
+    uses = link_uses(load_content(content).content)
+    problems = offline_problems(uses)
+    if not offline:
+        problems += check_online(uses, cache, max_age * 86400, timeout)
+    if any(p.severity == "error" for p in problems):
+        raise ContentError(problems)
+    for p in problems:
+        click.echo(str(p), err=True)
+    click.echo(f"ok: {len({u.url for u in uses})} links{' (offline check)' if offline else ''}")

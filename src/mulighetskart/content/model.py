@@ -15,6 +15,7 @@ from .fields import ID_PATTERN, Doc, Loc, Markdown, MaxLen, MinLen, Ref, Url, lo
 Id = Annotated[str, ID_PATTERN]
 Text = Annotated[str, MinLen(1)]
 Md = Annotated[str, Markdown()]
+MdText = Annotated[str, Markdown(), MinLen(1)]  # Markdown that must not be empty
 Cefr = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
 
 ActorKind = Literal["stat", "fylkeskommune", "kommune", "frivillig", "arbeidsgiver", "privat"]
@@ -128,7 +129,7 @@ class Offer:
     target_group: Text
     rights: Rights
     duration: Text
-    body: Md
+    body: MdText
     links: Annotated[tuple[Link, ...], MinLen(1)]
     sources: Annotated[tuple[SourceRef, ...], MinLen(1)]
     short_title: Annotated[str, MaxLen(40), Doc("shorter title for the map")] = ""
