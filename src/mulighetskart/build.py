@@ -7,10 +7,13 @@ output folder is only replaced once every target has rendered (publish.staged).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib
+import json
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +48,7 @@ class Target:
     name: str
     style: type | None  # dataclass of its section in theme.yaml
     run: Callable[[Job, Writer], None]
+    cacheable: bool = True  # False when the output depends on the previous output (changelogs)
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,9 @@ class BuildOptions:
     out: Path = Path("output")
     only: tuple[str, ...] = ()
     strict: bool = False
-    on_progress: Callable[[str], None] = field(default=lambda msg: None, compare=False)
+    clean: bool = False  # ignore the cache: render every selected target
+    jobs: int = 2  # targets rendered side by side in worker processes
+    on_progress: Callable[[str, float], None] = field(default=lambda name, seconds: None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class BuildResult:
     out: Path
     files: dict[str, str]
     timings: dict[str, float]
+    reused: tuple[str, ...]
     warnings: tuple[Problem, ...]
 
 
@@ -71,19 +78,75 @@ def build(opts: BuildOptions) -> BuildResult:
     theme = load_theme(opts.layouts, {t.name: t.style for t in targets if t.style},
                        colour_tokens={c.colour for c in loaded.content.categories})
     date = build_date(loaded.content)
-    timings: dict[str, float] = {}
-    with staged(opts.out, rebuild=[t.name for t in targets]) as stage:
-        writer = Writer(stage)
-        for target in targets:
-            opts.on_progress(target.name)
-            previous = opts.out / target.name
-            job = Job(loaded.content, theme, date, previous if previous.is_dir() else None)
-            started = time.perf_counter()
-            target.run(job, writer.sub(target.name))
-            timings[target.name] = round(time.perf_counter() - started, 3)
-        report = build_report(loaded.content, stage, timings, loaded.warnings, date)
+    fonts = theme.font_path().parent
+    keys = {t.name: cache_key(t.name, loaded.content, date, (Path(opts.layouts), fonts, Path(__file__).parent)) for t in targets}
+    previous = read_report(opts.out)
+    reused = tuple(t.name for t in targets if not opts.clean and t.cacheable and (opts.out / t.name).is_dir()
+                   and previous.get("cache", {}).get(t.name) == keys[t.name])
+    todo = [t.name for t in targets if t.name not in reused]
+    jobs = {name: Job(loaded.content, theme, date, _previous_folder(opts.out, name)) for name in todo}
+    with staged(opts.out, rebuild=todo) as stage:
+        written, timings = render_all(jobs, stage, opts)
+        for name in reused:
+            opts.on_progress(name, 0.0)
+        cache = {**previous.get("cache", {}), **keys}
+        report = build_report(loaded.content, stage, timings, reused, cache, loaded.warnings, date)
         (stage / REPORT).write_bytes(json_bytes(report))
-    return BuildResult(opts.out, dict(writer.written), timings, loaded.warnings)
+    return BuildResult(opts.out, written, timings, reused, loaded.warnings)
+
+
+def render_all(jobs: dict[str, Job], stage: Path, opts: BuildOptions) -> tuple[dict[str, str], dict[str, float]]:
+    """Render targets, side by side in worker processes when there are several."""
+    written: dict[str, str] = {}
+    timings: dict[str, float] = {}
+    workers = min(opts.jobs, len(jobs))
+    if workers <= 1:
+        results = (render_one(name, job, stage) for name, job in jobs.items())
+        for name, files, seconds in results:
+            written.update(files)
+            timings[name] = seconds
+            opts.on_progress(name, seconds)
+        return written, timings
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(render_one, name, job, stage) for name, job in jobs.items()]
+        try:
+            for future in as_completed(futures):
+                name, files, seconds = future.result()
+                written.update(files)
+                timings[name] = seconds
+                opts.on_progress(name, seconds)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return dict(sorted(written.items())), {name: timings[name] for name in jobs}
+
+
+def render_one(name: str, job: Job, stage: Path) -> tuple[str, dict[str, str], float]:
+    writer = Writer(stage).sub(name)
+    started = time.perf_counter()
+    load_target(name).run(job, writer)
+    return name, dict(writer.written), round(time.perf_counter() - started, 3)
+
+
+def _previous_folder(out: Path, name: str) -> Path | None:
+    folder = out / name
+    return folder if folder.is_dir() else None
+
+
+def cache_key(name: str, content: Content, date: dt.date, folders: tuple[Path, ...]) -> str:
+    """What a target's output depends on: content, date, and the files in `folders`
+    (looks, fonts, the code)."""
+    digest = hashlib.sha256(f"{name}\0{content.inputs_sha256}\0{date.isoformat()}\0{__version__}".encode())
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def read_report(out: Path) -> dict:
+    try:
+        return json.loads((out / REPORT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def load_target(name: str) -> Target:
@@ -100,10 +163,10 @@ def build_date(content: Content) -> dt.date:
     return content.guide.updated
 
 
-def build_report(content: Content, stage: Path, timings: dict, warnings, date: dt.date) -> dict:
+def build_report(content: Content, stage: Path, timings: dict, reused, cache: dict, warnings, date: dt.date) -> dict:
     """Counts, files and their hashes for the whole output tree (carried-over targets too).
 
-    Only `timings` varies between two builds of the same input.
+    Only `timings` and `reused` vary between two builds of the same input.
     """
     files = {
         p.relative_to(stage).as_posix(): sha256_file(p)
@@ -123,6 +186,8 @@ def build_report(content: Content, stage: Path, timings: dict, warnings, date: d
             "files": len(files),
         },
         "timings": timings,
+        "reused": sorted(reused),
+        "cache": dict(sorted(cache.items())),
         "warnings": [str(w) for w in warnings],
         "files": files,
     }

@@ -10,6 +10,7 @@ from . import __version__
 
 CONTENT = click.option("--content", type=click.Path(path_type=Path), default=Path("content"), show_default=True, help="Content folder.")
 STRICT = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+ONLY = click.option("--only", multiple=True, type=click.Choice(["map", "journeys", "handbook", "fragments"]), help="Build only this target (repeatable).")
 LAYOUTS = click.option("--layouts", type=click.Path(path_type=Path), default=Path("layouts"), show_default=True, help="Templates, CSS and theme.yaml.")
 
 
@@ -40,20 +41,24 @@ def validate(content: Path, strict: bool) -> None:
 @CONTENT
 @LAYOUTS
 @click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True, help="Output folder (replaced only on success).")
-@click.option("--only", multiple=True, type=click.Choice(["map", "journeys", "handbook", "fragments"]), help="Build only this target (repeatable).")
+@ONLY
 @STRICT
+@click.option("--clean", is_flag=True, help="Render every target, ignoring the cache of the last build.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 8), default=2, show_default=True, help="Targets rendered side by side.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="List every file written.")
-def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict: bool, quiet: bool, verbose: bool) -> None:
+def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict: bool, clean: bool, jobs: int, quiet: bool, verbose: bool) -> None:
     """Build every output (map, journeys, handbook, fragments) into OUT.
 
     Example: mulighetskart build --only map --out output
     """
-    from .build import BuildOptions
+    from .build import TARGET_MODULES, BuildOptions
     from .build import build as run_build
+    from .progress import progress
 
-    say = (lambda msg: None) if quiet else (lambda msg: click.echo(f"· {msg}", err=True))
-    result = run_build(BuildOptions(content, layouts, out, only, strict, on_progress=say))
+    names = only or tuple(TARGET_MODULES)
+    with progress(names, quiet) as tick:
+        result = run_build(BuildOptions(content, layouts, out, only, strict, clean, jobs, on_progress=tick))
     if quiet:
         return
     for w in result.warnings:
@@ -61,8 +66,8 @@ def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict
     if verbose:
         for path in sorted(result.files):
             click.echo(f"  {path}")
-    timing = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
-    click.echo(f"built {len(result.files)} files into {result.out}/ ({timing})")
+    reused = f", reused {', '.join(result.reused)}" if result.reused else ""
+    click.echo(f"built {len(result.files)} files into {result.out}/{reused}")
 
 
 @main.command()
@@ -125,3 +130,24 @@ def links(content: Path, offline: bool, cache: Path, max_age: float, timeout: fl
     for p in problems:
         click.echo(str(p), err=True)
     click.echo(f"ok: {len({u.url for u in uses})} links{' (offline check)' if offline else ''}")
+
+
+@main.command()
+@CONTENT
+@LAYOUTS
+@click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True, help="Output folder to build and serve.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port (0 picks a free one).")
+@ONLY
+def serve(content: Path, layouts: Path, out: Path, host: str, port: int, only: tuple[str, ...]) -> None:
+    """Build, serve OUT on localhost, rebuild on every change and reload the page.
+
+    Example: mulighetskart serve --port 8000
+    """
+    from .build import BuildOptions
+    from .serve import serve as run_serve
+
+    try:
+        run_serve(BuildOptions(content, layouts, out, only), host, port, log=lambda msg: click.echo(msg, err=True))
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)

@@ -62,6 +62,9 @@ class ContentError(MulighetskartError):
     def format_message(self) -> str:
         return self.message
 
+    def __reduce__(self):  # raised in build worker processes, re-raised in the parent
+        return (type(self), (self.problems,))
+
     def show(self, file=None) -> None:  # no "Error:" prefix: lines are already compiler-style
         click.echo(self.message, file=file, err=True)
 
