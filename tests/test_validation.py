@@ -103,11 +103,13 @@ def test_oversized_file_is_refused(content):
 
 def test_non_utf8_file_is_located(content):
     f = content / "offers" / "tolk.yaml"
-    f.write_bytes(f.read_bytes().replace(b"Tolk i samtaler", "Tolk i samtaler æ".encode("latin-1")))
+    line = line_of(f, "title: Tolk i samtaler")
+    f.write_bytes(f.read_bytes().replace(b"title: Tolk i samtaler", "title: Tolk i samtaler æ".encode("latin-1")))
     result = validate(content)
     assert result.exit_code == 1
     [err] = errors_at(result, "tolk.yaml")
-    assert err["line"] == 2 and "not UTF-8" in err["msg"]
+    assert (err["line"], err["col"]) == (line, len("title: Tolk i samtaler ") + 1)
+    assert err["msg"] == "file is not UTF-8 (byte 0xe6) (save the file as UTF-8 in your editor)"
 
 
 def test_empty_file(content):

@@ -1,8 +1,8 @@
 """Read content files safely into ruamel.yaml round-trip nodes that keep line and column.
 
-Before parsing for real, a cheap event pass refuses what hand-edited content never needs
-and attackers love: aliases and anchors (billion laughs), and explicit tags such as
-!!python/object. Oversized, non-UTF-8, empty and out-of-tree files are refused up front.
+While composing, a strict composer refuses what hand-edited content never needs and
+attackers love: aliases and anchors (billion laughs), and explicit tags such as
+!!python/object — before any object is built. Oversized, non-UTF-8, empty and out-of-tree files are refused up front.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 
 from ..errors import Pos
 from .convert import Collector
@@ -46,10 +48,11 @@ def read_yaml(path: Path, root: Path, out: Collector) -> RawFile | None:
     text = _decode(data, str(path), out)
     if text is None:
         return None
-    if not _safe_events(text, str(path), out):
-        return None
     try:
         node = _yaml().load(io.StringIO(text))
+    except _Refused as exc:
+        out.error(Pos(str(path), exc.mark.line + 1, exc.mark.column + 1), exc.message, exc.hint)
+        return None
     except MarkedYAMLError as exc:
         out.error(*_syntax_problem(exc, text, str(path)))
         return None
@@ -64,6 +67,7 @@ def read_yaml(path: Path, root: Path, out: Collector) -> RawFile | None:
 
 def _yaml() -> YAML:
     y = YAML(typ="rt")
+    y.Composer = _StrictComposer
     y.allow_duplicate_keys = False
     return y
 
@@ -85,25 +89,25 @@ def _decode(data: bytes, path: str, out: Collector) -> str | None:
     return text.removeprefix("\ufeff")
 
 
-def _safe_events(text: str, path: str, out: Collector) -> bool:
-    """Refuse anchors, aliases and explicit tags without building anything."""
-    try:
-        for event in _yaml().parse(io.StringIO(text)):
-            mark = event.start_mark
-            pos = Pos(path, mark.line + 1, mark.column + 1)
-            kind = type(event).__name__
-            if kind == "AliasEvent":
-                out.error(pos, f"YAML aliases (*{event.anchor}) are not allowed", "write the value out in full")
-                return False
-            if getattr(event, "anchor", None):
-                out.error(pos, f"YAML anchors (&{event.anchor}) are not allowed", "write the value out in full")
-                return False
-            if getattr(event, "tag", None) and kind in ("ScalarEvent", "MappingStartEvent", "SequenceStartEvent"):
-                out.error(pos, f"YAML tags ({event.tag}) are not allowed", "remove the tag; plain values are enough")
-                return False
-    except MarkedYAMLError:
-        return True  # the real parse reports syntax errors with their place
-    return True
+class _Refused(Exception):
+    def __init__(self, mark, message: str, hint: str):
+        super().__init__(message)
+        self.mark, self.message, self.hint = mark, message, hint
+
+
+class _StrictComposer(Composer):
+    """Refuses anchors, aliases and explicit tags as it meets them, before anything is built."""
+
+    def compose_node(self, parent, index):
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent):
+            raise _Refused(event.start_mark, f"YAML aliases (*{event.anchor}) are not allowed", "write the value out in full")
+        if getattr(event, "anchor", None):
+            raise _Refused(event.start_mark, f"YAML anchors (&{event.anchor}) are not allowed", "write the value out in full")
+        tag = getattr(event, "ctag", None)
+        if tag is not None and str(tag) != "!":
+            raise _Refused(event.start_mark, f"YAML tags ({tag}) are not allowed", "remove the tag; plain values are enough")
+        return super().compose_node(parent, index)
 
 
 def _syntax_problem(exc: MarkedYAMLError, text: str, path: str) -> tuple[Pos, str, str]:
