@@ -32,3 +32,17 @@ def goldens(session: nox.Session) -> None:
     """Regenerate golden files on purpose; review the diff before committing."""
     session.install("-e", ".[dev]")
     session.run("pytest", "--update-goldens", "-q", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmark builds at 1×, 3× and 10× content; writes output/bench.json."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/bench.py", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Run the property-based tests with many more examples than CI."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", "-m", "fuzz", "-p", "no:cacheprovider", *session.posargs, env={"HYPOTHESIS_PROFILE": "fuzz"})

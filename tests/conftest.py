@@ -7,9 +7,16 @@ Golden files are regenerated only on purpose: `pytest --update-goldens` (or
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# CI runs each property 200 times; `nox -s fuzz` (HYPOTHESIS_PROFILE=fuzz) 5,000 times.
+settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_CONTENT = ROOT / "tests" / "fixtures" / "content"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -49,7 +50,7 @@ def read_yaml(path: Path, root: Path, out: Collector) -> RawFile | None:
     if text is None:
         return None
     try:
-        node = _yaml().load(io.StringIO(text))
+        node = _parse(text)
     except _Refused as exc:
         out.error(Pos(str(path), exc.mark.line + 1, exc.mark.column + 1), exc.message, exc.hint)
         return None
@@ -63,6 +64,13 @@ def read_yaml(path: Path, root: Path, out: Collector) -> RawFile | None:
         out.error(where, "file is empty", "see the other files in this folder for the expected fields")
         return None
     return RawFile(str(path), node, data)
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str):
+    """Parsing is the slow part of validation; `serve` and the tests re-read files that did
+    not change, so nodes are kept by text (they carry no path). Nodes are never mutated."""
+    return _yaml().load(io.StringIO(text))
 
 
 def _yaml() -> YAML:
