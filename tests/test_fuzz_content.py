@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mulighetskart.content import load_content
-from mulighetskart.content.convert import Collector, Converter, node_pos
+from mulighetskart.content.convert import Collector, Converter, model_fields, node_pos
 from mulighetskart.content.load import read_yaml
 from mulighetskart.content.model import Offer, Persona
 from mulighetskart.errors import ContentError
@@ -46,16 +46,26 @@ def test_any_text_gives_problems_not_exceptions(text, model, tmp_path_factory):
         assert p.pos.line >= 0 and p.message
 
 
-def mutations(text: str):
-    """Single edits that always break an offer or persona file."""
+def required_keys(name: str) -> list[str]:
+    model = {"offers": Offer, "personas": Persona}.get(name.split("/")[0])
+    if model is None:  # a collection file: its one list, and every item's id
+        return ["categories", "actors", "financing", "terms", "sources", "title", "intro", "updated"]
+    return [field for field, _, required in model_fields(model) if required]
+
+
+def mutations(name: str, text: str):
+    """Single edits that always break a content file."""
     lines = text.splitlines(keepends=True)
-    required = [i for i, ln in enumerate(lines) if re.match(r"^(id|title|summary|category|actors|rights|duration|body|links|sources|name|age|journey):", ln)]
+    keys = "|".join(required_keys(name))
+    required = [i for i, ln in enumerate(lines) if re.match(rf"^({keys}):", ln)]
     refs = [i for i, ln in enumerate(lines) if re.match(r"^\s*(offers|leads_to|combines_with|livelihood|responsible|actors): \[\w", ln)]
     return st.one_of(
         st.sampled_from(required).map(lambda i: ("delete-key", i)),
         st.sampled_from(required).map(lambda i: ("wrong-type", i)),
         (st.sampled_from(refs).map(lambda i: ("break-ref", i)) if refs else st.nothing()),
-        st.integers(min_value=len(lines[0]) + 1, max_value=max(len(lines[0]) + 1, len(text) // 2)).map(lambda n: ("cut", n)),
+        # an item file cut anywhere before its last required key, so that key is lost
+        st.integers(min_value=len(lines[0]) + 1, max_value=len("".join(lines[: required[-1]])) - 1).map(lambda n: ("cut", n))
+        if "/" in name else st.nothing(),
         st.just(("duplicate-id", 0)),
     )
 
@@ -88,7 +98,7 @@ def apply(path: Path, mutation) -> Path:
     return path
 
 
-FILES = sorted(p.relative_to(SHIPPED_CONTENT).as_posix() for p in SHIPPED_CONTENT.glob("*/*.yaml"))
+FILES = sorted(p.relative_to(SHIPPED_CONTENT).as_posix() for p in SHIPPED_CONTENT.rglob("*.yaml"))
 
 
 @given(data=st.data())
@@ -96,7 +106,7 @@ def test_every_mutation_is_caught_with_a_located_error(data):
     name = data.draw(st.sampled_from(FILES))
     root = fresh_copy()
     path = root / name
-    mutation = data.draw(mutations(path.read_text(encoding="utf-8")))
+    mutation = data.draw(mutations(name, path.read_text(encoding="utf-8")))
     broken = apply(path, mutation)
     with pytest.raises(ContentError) as caught:
         load_content(root)

@@ -309,3 +309,15 @@ COLLECTION_FILES = {
     "sources.yaml": SourcesFile,
 }
 ITEM_DIRS = {"offers": Offer, "personas": Persona}
+
+# Where the ids each reference kind (fields.Ref) points at are defined: a collection file and
+# its list, or an item folder (one item per file).
+ID_SOURCES = {
+    "category": ("categories.yaml", "categories"),
+    "actor": ("actors.yaml", "actors"),
+    "financing": ("financing.yaml", "financing"),
+    "source": ("sources.yaml", "sources"),
+    "term": ("glossary.yaml", "terms"),
+    "offer": ("offers", None),
+    "persona": ("personas", None),
+}

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import ContentError, Pos, Problem
 from .convert import INVALID, Collector, Converter, node_pos, suggest
 from .load import RawFile, read_yaml
-from .model import COLLECTION_FILES, ITEM_DIRS, Content, Offer, Persona
+from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, Content, Offer, Persona
 
 
 @dataclass(frozen=True)
@@ -120,37 +120,25 @@ def _assemble(parts: dict, items: dict, raw: dict) -> Content | None:
 
 
 def _ids(parts: dict, items: dict) -> dict[str, list]:
-    """Every item that has an id, by the reference kind that points at it."""
-    def coll(name, attr):
-        part = parts.get(name)
-        return list(getattr(part, attr)) if part is not None else []
-
-    return {
-        "category": coll("categories.yaml", "categories"),
-        "actor": coll("actors.yaml", "actors"),
-        "financing": coll("financing.yaml", "financing"),
-        "source": coll("sources.yaml", "sources"),
-        "term": coll("glossary.yaml", "terms"),
-        "offer": items["offers"],
-        "persona": items["personas"],
-    }
+    """Every converted item that has an id, by the reference kind that points at it."""
+    out = {}
+    for kind, (where, attr) in ID_SOURCES.items():
+        part = parts.get(where)
+        out[kind] = list(items[where]) if attr is None else list(getattr(part, attr)) if part is not None else []
+    return out
 
 
 def _raw_ids(raw: dict) -> dict[str, set[str]]:
     """Ids written in files that failed to convert, so one broken offer does not make every
     reference to it an error too."""
     ids: dict[str, set[str]] = defaultdict(set)
-    kinds = {"categories.yaml": ("categories", "category"), "actors.yaml": ("actors", "actor"),
-             "financing.yaml": ("financing", "financing"), "sources.yaml": ("sources", "source"),
-             "glossary.yaml": ("terms", "term")}
-    for key, f in raw.items():
-        node = getattr(f, "node", None)
-        if not isinstance(node, dict):
-            continue
-        if key.startswith(("offers/", "personas/")):
-            ids[key.split("/")[0].removesuffix("s")].add(str(node.get("id")))
-        elif key in kinds and isinstance(node.get(kinds[key][0]), list):
-            ids[kinds[key][1]].update(str(i.get("id")) for i in node[kinds[key][0]] if isinstance(i, dict))
+    for kind, (where, attr) in ID_SOURCES.items():
+        for key, f in raw.items():
+            node = getattr(f, "node", None)
+            if attr is None and key.startswith(where + "/") and isinstance(node, dict):
+                ids[kind].add(str(node.get("id")))
+            elif key == where and isinstance(node, dict) and isinstance(node.get(attr), list):
+                ids[kind].update(str(i.get("id")) for i in node[attr] if isinstance(i, dict))
     return ids
 
 
