@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s build`, `nox -s goldens`."""
+"""Developer sessions: `nox -s tests`, `lint`, `build`, `goldens`, `bench`, `fuzz`, `a11y`."""
 
 import nox
 
@@ -46,3 +46,10 @@ def fuzz(session: nox.Session) -> None:
     """Run the property-based tests with many more examples than CI."""
     session.install("-e", ".[dev]")
     session.run("pytest", "-m", "fuzz", "-p", "no:cacheprovider", *session.posargs, env={"HYPOTHESIS_PROFILE": "fuzz"})
+
+
+@nox.session
+def a11y(session: nox.Session) -> None:
+    """Check every CMS fragment with the Nu Html Checker and axe-core (needs java, chromium, npm)."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", "tests/test_fragments_a11y.py", "-q", *session.posargs, env={"MULIGHETSKART_A11Y_ALL": "1"})

@@ -36,10 +36,13 @@ def server(tmp_path):
 
 
 def next_event(url: str) -> tuple[str, str]:
+    """The next real event on the stream; keep-alive comments (": …") are not events."""
     with urllib.request.urlopen(url + "__events", timeout=60) as events:
-        lines = []
+        lines: list[str] = []
         while True:
             line = events.readline().decode().rstrip("\n")
+            if line.startswith(":"):
+                continue
             if line == "" and lines:
                 break
             lines.append(line)

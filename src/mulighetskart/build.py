@@ -41,6 +41,7 @@ class Job:
     theme: Theme
     date: dt.date
     previous: Path | None  # the target's folder in the last good output, if any
+    since: Path | None = None  # an earlier export to compare with instead (build --since)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class BuildOptions:
     clean: bool = False  # ignore the cache: render every selected target
     jobs: int = 2  # targets rendered side by side in worker processes
     on_progress: Callable[[str, float], None] = field(default=lambda name, seconds: None, compare=False)
+    since: Path | None = None  # fragments: compare with this earlier export, not the last output
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def build(opts: BuildOptions) -> BuildResult:
     reused = tuple(t.name for t in targets if not opts.clean and t.cacheable and (opts.out / t.name).is_dir()
                    and previous.get("cache", {}).get(t.name) == keys[t.name])
     todo = [t.name for t in targets if t.name not in reused]
-    jobs = {name: Job(loaded.content, theme, date, _previous_folder(opts.out, name)) for name in todo}
+    jobs = {name: Job(loaded.content, theme, date, _previous_folder(opts.out, name), opts.since) for name in todo}
     with staged(opts.out, rebuild=todo) as stage:
         written, timings = render_all(jobs, stage, opts)
         for name in reused:

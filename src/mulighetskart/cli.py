@@ -47,7 +47,10 @@ def validate(content: Path, strict: bool) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(1, 8), default=2, show_default=True, help="Targets rendered side by side.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="List every file written.")
-def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict: bool, clean: bool, jobs: int, quiet: bool, verbose: bool) -> None:
+@click.option("--since", type=click.Path(exists=True, path_type=Path),
+              help="Fragments: compare with this earlier export (folder, manifest.json or zip), not the last output.")
+def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict: bool, clean: bool, jobs: int, quiet: bool, verbose: bool,
+          since: Path | None) -> None:
     """Build every output (map, journeys, handbook, fragments) into OUT.
 
     Example: mulighetskart build --only map --out output
@@ -58,7 +61,7 @@ def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict
 
     names = only or tuple(TARGET_MODULES)
     with progress(names, quiet) as tick:
-        result = run_build(BuildOptions(content, layouts, out, only, strict, clean, jobs, on_progress=tick))
+        result = run_build(BuildOptions(content, layouts, out, only, strict, clean, jobs, on_progress=tick, since=since))
     if quiet:
         return
     for w in result.warnings:
@@ -68,6 +71,11 @@ def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict
             click.echo(f"  {path}")
     reused = f", reused {', '.join(result.reused)}" if result.reused else ""
     click.echo(f"built {len(result.files)} files into {result.out}/{reused}")
+    if "fragments" in names and "fragments" not in result.reused:
+        from .render.changelog import read_summary
+
+        if summary := read_summary(result.out / "fragments"):
+            click.echo(summary)
 
 
 @main.command()

@@ -1,0 +1,1423 @@
+"""Geometry of the possibility map, computed from content alone: no drawing, no I/O.
+
+The sheet reads left to right: the start zone, then the parallel categories (as lanes
+stacked between start and goal, or as columns side by side), then the goal zone. Programmes
+are frames beside the lanes (above the columns) they can hold offers from; livelihood is a
+band along the bottom next to the legend.
+
+Stability: every category gets a fixed share of the sheet (theme `weights`), and its
+offers flow inside that share. Adding an offer therefore only moves boxes of its own
+category, unless the category runs out of room and has to grow.
+
+All lengths are millimetres on the sheet; type sizes come from the theme in points.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import heapq
+import itertools
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from ..content.fields import Doc, Loc, located
+from ..content.model import Category, Content, Offer
+from ..theme import Colour
+from .text import TextMeasure
+
+PT = 25.4 / 72  # mm per point
+PAPERS = {"A3": (420.0, 297.0), "A2": (594.0, 420.0)}  # ISO 216, landscape
+EPS = 1e-6
+
+Mm = Annotated[float, Doc("millimetres")]
+Pt = Annotated[float, Doc("points")]
+ColourRef = Annotated[str, Doc("a colour token from `colours:` or #rrggbb")]
+
+
+# --- the theme section: targets.map ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sizes:
+    title: Pt
+    subtitle: Pt
+    meta: Pt
+    note: Pt
+    zone: Pt
+    category: Pt
+    category_summary: Pt
+    group: Pt
+    offer: Pt
+    summary: Pt
+    actor: Pt
+    goal: Pt
+    legend: Pt
+    legend_title: Pt
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class MapColours:
+    page: ColourRef
+    text: ColourRef
+    muted: ColourRef
+    box: ColourRef
+    box_stroke: ColourRef
+    programme: ColourRef
+    programme_line: ColourRef
+    on_programme: ColourRef
+    goal: ColourRef
+    on_goal: ColourRef
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class ConnectorStyle:
+    show: Annotated[bool, Doc("draw leads_to connectors at all")]
+    categories: Annotated[tuple[str, ...], Doc("draw leads_to between offers of these categories; empty = all")]
+    reduce: Annotated[bool, Doc("leave out a→c when a→b→c is drawn (fewer lines, same reachability)")]
+    which: Annotated[Literal["all", "rising", "across"], Doc(
+        "all leads_to; rising: only up a level or into another category; across: only into another category")]
+    colour: Colour
+    width: Mm
+    corner: Annotated[float, Doc("radius of the rounded bends, mm")]
+    arrow: Annotated[float, Doc("arrowhead length, mm")]
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class MapText:
+    title: str
+    reading: str
+    start: str
+    goal: str
+    legend: str
+    actors: str
+    lines: str
+    leads_to: str
+    programme: str
+    colours: str
+    zone_start: str
+    zone_lanes: str
+    zone_livelihood: str
+    zone_goal: str
+    updated: str
+    desc: Annotated[str, Doc("root <desc>; {offers} and {lanes} are filled in")]
+    months: tuple[str, ...]
+    actor_kinds: dict[str, str]
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class MapStyle:
+    """targets.map in layouts/theme.yaml."""
+
+    arrangement: Literal["lanes", "columns"]
+    paper: Literal["A3", "A2"]
+    offer_href: Annotated[str, Doc("link of each offer box; {id} is replaced by the offer id")]
+    embed_fonts: bool
+    png_width: int
+    margin: Mm
+    zone_gap: Mm
+    lane_gap: Mm
+    gap: Mm
+    group_gap: Mm
+    padding: Mm
+    corner_radius: Mm
+    box_width: Mm
+    box_max_width: Mm
+    box_min_height: Mm
+    start_width: Mm
+    goal_width: Mm
+    programme_width: Mm
+    lane_label_width: Mm
+    livelihood_box_width: Mm
+    chevron: Mm
+    line_height: float
+    summary_lines: int
+    lane_order: tuple[str, ...]
+    weights: dict[str, float]
+    order: dict[str, int]
+    sizes: Sizes
+    colours: MapColours
+    actor_kinds: Annotated[dict[str, Colour], Doc("marker colour per kind of actor (stat, kommune, …)")]
+    actor_colours: Annotated[dict[str, Colour], Doc("marker colour for one actor by id, overriding its kind's")]
+    connectors: ConnectorStyle
+    text: MapText
+    loc: Loc = located()
+
+
+# --- geometry ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+    def shift(self, dx: float, dy: float) -> Rect:
+        return Rect(self.x + dx, self.y + dy, self.w, self.h)
+
+    def grow(self, d: float) -> Rect:
+        return Rect(self.x - d, self.y - d, self.w + 2 * d, self.h + 2 * d)
+
+    def overlaps(self, other: Rect, tol: float = EPS) -> bool:
+        """True when the interiors intersect (touching edges do not count)."""
+        return self.x < other.right - tol and other.x < self.right - tol and self.y < other.bottom - tol and other.y < self.bottom - tol
+
+    def contains(self, other: Rect, tol: float = EPS) -> bool:
+        return other.x >= self.x - tol and other.y >= self.y - tol and other.right <= self.right + tol and other.bottom <= self.bottom + tol
+
+    def crossed_by(self, a: tuple[float, float], b: tuple[float, float], tol: float = EPS) -> bool:
+        """True when the axis-parallel segment a–b runs through the interior (not just along an edge)."""
+        (x1, y1), (x2, y2) = a, b
+        lo_x, hi_x, lo_y, hi_y = min(x1, x2), max(x1, x2), min(y1, y2), max(y1, y2)
+        inside_x = self.x + tol < hi_x and lo_x < self.right - tol if hi_x > lo_x else self.x + tol < lo_x < self.right - tol
+        inside_y = self.y + tol < hi_y and lo_y < self.bottom - tol if hi_y > lo_y else self.y + tol < lo_y < self.bottom - tol
+        return inside_x and inside_y
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Lines of text and the box they take on the sheet.
+
+    `role` says what the text is (offer, summary, category, …) and `on` what it sits on
+    (box, paper, category:<id>, programme, goal); the renderer turns both into colours.
+    A rotated block (rotate=-90) reads bottom to top; `rect` is its box on the sheet.
+    """
+
+    rect: Rect
+    lines: tuple[str, ...]
+    size: float  # mm
+    style: str
+    role: str
+    on: str
+    pitch: float  # baseline to baseline, mm
+    ascent: float  # block top to the first baseline, mm
+    anchor: Literal["start", "middle", "end"] = "start"
+    rotate: int = 0
+
+
+@dataclass(frozen=True)
+class Mark:
+    """An actor marker: a dot in the colour of the actor's kind, then the actor's short name."""
+
+    actor: str
+    kind: str
+    cx: float
+    cy: float
+    r: float
+    label: TextBlock
+
+
+@dataclass(frozen=True)
+class Box:
+    """An offer, a programme frame, a livelihood item or a goal: a rectangle holding text."""
+
+    id: str
+    kind: Literal["offer", "programme", "financing", "goal"]
+    rect: Rect
+    texts: tuple[TextBlock, ...]
+    marks: tuple[Mark, ...]
+    category: str
+
+    x = property(lambda self: self.rect.x)
+    y = property(lambda self: self.rect.y)
+    w = property(lambda self: self.rect.w)
+    h = property(lambda self: self.rect.h)
+
+
+@dataclass(frozen=True)
+class Area:
+    """A coloured background region: a zone, a lane or column, a start section, the livelihood band."""
+
+    id: str
+    kind: Literal["zone", "lane", "column", "section", "band"]
+    rect: Rect
+    category: str
+    shape: Literal["rect", "chevron"] = "rect"
+
+
+@dataclass(frozen=True)
+class Lane:
+    """A parallel category: its area, its title and the sub-area of each group."""
+
+    category: str
+    rect: Rect
+    groups: tuple[tuple[str, Rect], ...]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A programme frame: the solid segments beside (above) the lanes (columns) it holds."""
+
+    offer: str
+    holds: tuple[str, ...]
+    segments: tuple[Rect, ...]
+    track: int
+    rotated: bool
+
+
+@dataclass(frozen=True)
+class Swatch:
+    """A sample drawn in the legend."""
+
+    kind: Literal["dot", "fill", "stack", "goal", "arrow", "frame"]
+    rect: Rect
+    ref: str  # actor kind or category id(s), space-separated for a stack
+
+
+@dataclass(frozen=True)
+class Connector:
+    source: str
+    target: str
+    points: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class MapLayout:
+    width: float
+    height: float
+    paper: str
+    arrangement: str
+    fits: bool  # False when content needed more than the paper; the sheet then grows
+    areas: tuple[Area, ...]
+    lanes: tuple[Lane, ...]
+    boxes: Mapping[str, Box]  # every offer (programmes too) by offer id
+    extras: tuple[Box, ...]  # livelihood items and goals
+    frames: tuple[Frame, ...]
+    labels: tuple[TextBlock, ...]  # every text that is not inside a box
+    swatches: tuple[Swatch, ...]
+    connectors: tuple[Connector, ...]
+    unrouted: tuple[tuple[str, str], ...] = ()
+
+    def all_boxes(self) -> tuple[Box, ...]:
+        return (*self.boxes.values(), *self.extras)
+
+
+# --- the layout ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Parts:
+    """What the layout has placed so far (private, mutable while building; frozen at the end)."""
+
+    areas: list[Area] = field(default_factory=list)
+    lanes: list[Lane] = field(default_factory=list)
+    boxes: dict[str, Box] = field(default_factory=dict)
+    extras: list[Box] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
+    labels: list[TextBlock] = field(default_factory=list)
+    swatches: list[Swatch] = field(default_factory=list)
+
+    def add(self, other: _Parts, dx: float = 0.0, dy: float = 0.0) -> None:
+        self.areas += [_shift(a, dx, dy) for a in other.areas]
+        self.lanes += [_shift(a, dx, dy) for a in other.lanes]
+        self.boxes.update({k: _shift(b, dx, dy) for k, b in other.boxes.items()})
+        self.extras += [_shift(b, dx, dy) for b in other.extras]
+        self.frames += [_shift(f, dx, dy) for f in other.frames]
+        self.labels += [_shift(t, dx, dy) for t in other.labels]
+        self.swatches += [_shift(s, dx, dy) for s in other.swatches]
+
+
+_GEOMETRY_FIELDS = ("rect", "texts", "marks", "segments", "groups")
+
+
+def _shift(item, dx: float, dy: float):
+    """Move any geometry value (and everything inside it) by dx, dy."""
+    if dx == 0 and dy == 0:
+        return item
+    if isinstance(item, Rect):
+        return item.shift(dx, dy)
+    if isinstance(item, tuple):
+        if len(item) == 2 and all(isinstance(v, float | int) for v in item):
+            return (item[0] + dx, item[1] + dy)
+        return tuple(_shift(v, dx, dy) for v in item)
+    if isinstance(item, Mark):
+        return dataclasses.replace(item, cx=item.cx + dx, cy=item.cy + dy, label=_shift(item.label, dx, dy))
+    if dataclasses.is_dataclass(item):
+        changes = {f.name: _shift(getattr(item, f.name), dx, dy) for f in dataclasses.fields(item) if f.name in _GEOMETRY_FIELDS}
+        return dataclasses.replace(item, **changes)
+    return item
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    content: Content
+    style: MapStyle
+    measure: TextMeasure
+    boxes: dict = field(default_factory=dict, compare=False)  # offer boxes by (id, width, lines): lanes try many sizes
+
+    def size(self, name: str) -> float:
+        return getattr(self.style.sizes, name) * PT
+
+    def text(self, text: str, x: float, y: float, width: float, size: str, role: str, on: str, *,
+             bold: bool = False, max_lines: int | None = None, anchor: str = "start") -> TextBlock | None:
+        """A wrapped text block with its top-left (or top-centre/top-right for anchors) at x, y."""
+        mm = self.size(size)
+        style = "bold" if bold else "regular"
+        lines = self.measure.wrap(text, width, mm, style, max_lines=max_lines)
+        if not lines:
+            return None
+        return self.block(lines, x, y, mm, style, role, on, anchor)
+
+    def block(self, lines: tuple[str, ...], x: float, y: float, mm: float, style: str, role: str, on: str, anchor: str = "start") -> TextBlock:
+        w = max(self.measure.width(line, mm, style) for line in lines)
+        h = self.measure.block_height(len(lines), mm, self.style.line_height, style)
+        left = {"start": x, "middle": x - w / 2, "end": x - w}[anchor]
+        return TextBlock(Rect(left, y, w, h), lines, mm, style, role, on, mm * self.style.line_height, self.measure.ascent(mm, style), anchor)
+
+    def lines_fitting(self, height: float, size: str) -> int:
+        """How many lines of `size` fit in `height` (for text shown only where room allows)."""
+        mm = self.size(size)
+        first = self.measure.block_height(1, mm, self.style.line_height)
+        return 0 if height < first else 1 + int((height - first) // (mm * self.style.line_height) + EPS)
+
+
+def layout_map(content: Content, style: MapStyle, measure: TextMeasure, date: dt.date | None = None) -> MapLayout:
+    """The whole map's geometry for the theme's paper and arrangement."""
+    ctx = _Ctx(content, style, measure)
+    width, height = PAPERS[style.paper]
+    m = style.margin
+    parts = _Parts()
+    head = _title_block(ctx, width, date or content.guide.updated)
+    parts.add(head)
+    top = _bottom_of(head) + style.zone_gap
+    bottom = _bottom_row(ctx, width)
+    bottom_h = _bottom_of(bottom)
+    mid_bottom = height - m - bottom_h - style.zone_gap
+    middle = _middle(ctx, width, top, mid_bottom)
+    parts.add(middle)
+    needed_bottom = max([mid_bottom, *(a.rect.bottom for a in middle.areas)])
+    parts.add(bottom, 0, needed_bottom + style.zone_gap)
+    sheet_h = max(height, _up(needed_bottom + style.zone_gap + bottom_h + m))
+    sheet_w = max(width, _up(max(r.right for r in _rects(parts) + [b.rect for b in parts.boxes.values()]) + m))
+    connectors, unrouted = _connectors(ctx, parts, sheet_w, sheet_h)
+    return MapLayout(
+        width=sheet_w, height=sheet_h, paper=style.paper, arrangement=style.arrangement,
+        fits=(sheet_w, sheet_h) == (width, height),
+        areas=tuple(parts.areas), lanes=tuple(parts.lanes), boxes=dict(sorted(parts.boxes.items())),
+        extras=tuple(parts.extras), frames=tuple(parts.frames), labels=tuple(parts.labels),
+        swatches=tuple(parts.swatches), connectors=connectors, unrouted=unrouted,
+    )
+
+
+def _up(length: float) -> float:
+    """Up to the next 1/100 mm, ignoring float noise, so a sheet that fits keeps its paper size."""
+    return math.ceil(length * 100 - 1e-6) / 100
+
+
+def _bottom_of(parts: _Parts) -> float:
+    rects = [a.rect for a in parts.areas] + [t.rect for t in parts.labels] + [b.rect for b in parts.extras] + [s.rect for s in parts.swatches]
+    return max((r.bottom for r in rects), default=0.0)
+
+
+# --- title block -------------------------------------------------------------------------------
+
+
+def date_text(date: dt.date, months: tuple[str, ...]) -> str:
+    """'26. november 2026'."""
+    return f"{date.day}. {months[date.month - 1]} {date.year}"
+
+
+def _title_block(ctx: _Ctx, width: float, date: dt.date) -> _Parts:
+    """Title, subtitle and reading hint on the left; the legend; edition, date and publisher on the right."""
+    s, g = ctx.style, ctx.content.guide
+    m = s.margin
+    parts = _Parts()
+    meta_lines = (g.edition, f"{s.text.updated} {date_text(date, s.text.months)}", g.publisher)
+    meta = ctx.block(meta_lines, width - m, m, ctx.size("meta"), "regular", "meta", "paper", anchor="end")
+    legend = _legend(ctx)
+    legend_w = max((r.right for r in _rects(legend)), default=0.0)
+    legend_x = meta.rect.x - 8.0 - legend_w
+    left_w = max(legend_x - 8.0 - m, 100.0)
+    title = ctx.text(s.text.title, m, m, left_w, "title", "title", "paper", bold=True)
+    y = title.rect.bottom + 0.8
+    sub = ctx.text(f"{g.title}: {g.subtitle}", m, y, left_w, "subtitle", "subtitle", "paper")
+    y = sub.rect.bottom + 0.8
+    note = ctx.text(s.text.reading, m, y, left_w, "note", "note", "paper")
+    parts.labels += [b for b in (title, sub, note, meta) if b]
+    parts.add(legend, max(legend_x, m + left_w + 8.0), m + 0.6)
+    return parts
+
+
+# --- the middle: start zone, programmes, lanes or columns, goal zone ------------------------------
+
+
+def _middle(ctx: _Ctx, width: float, top: float, bottom: float) -> _Parts:
+    s = ctx.style
+    x0 = s.margin
+    x1 = width - s.margin
+    parts = _Parts()
+    start = _start_zone(ctx, x0, s.start_width, top, bottom)
+    parts.add(start)
+    bottom = max(bottom, *(a.rect.bottom for a in start.areas))
+    inner_x0 = x0 + s.start_width + s.zone_gap
+    inner_x1 = x1 - s.goal_width - s.zone_gap
+    arrange = _lanes if s.arrangement == "lanes" else _columns
+    inner = arrange(ctx, inner_x0, inner_x1, top, bottom)
+    parts.add(inner)
+    bottom = max(bottom, *(a.rect.bottom for a in inner.areas))
+    right = max(r.right for r in _rects(inner) + [b.rect for b in inner.boxes.values()])
+    goal_x = max(x1 - s.goal_width, right + s.zone_gap)  # past the lanes, should they need more than the paper
+    parts.add(_goal_zone(ctx, goal_x, s.goal_width, top, bottom))
+    # zones stretch to the common bottom so the sheet reads as one table
+    parts.areas = [_stretch(a, bottom) if a.kind == "zone" else a for a in parts.areas]
+    return parts
+
+
+def _stretch(area: Area, bottom: float) -> Area:
+    r = area.rect
+    return dataclasses.replace(area, rect=Rect(r.x, r.y, r.w, max(r.h, bottom - r.y)))
+
+
+def _categories(ctx: _Ctx, zone: str) -> list[Category]:
+    cats = [c for c in ctx.content.categories if c.zone == zone]
+    rank = {cid: i for i, cid in enumerate(ctx.style.lane_order)}
+    return sorted(cats, key=lambda c: (rank.get(c.id, len(rank)), c.order, c.id))
+
+
+def _is_programme(ctx: _Ctx, offer: Offer) -> bool:
+    return offer.kind == "programme" or ctx.content.category(offer.category).zone == "programme"
+
+
+def _groups(ctx: _Ctx, cat: Category) -> list[tuple[str, str, list[Offer]]]:
+    """(group id, title, offers in map order) in reading order: by level where there is one."""
+    offers = [o for o in ctx.content.offers if o.category == cat.id and not _is_programme(ctx, o)]
+    order = ctx.style.order
+    offers.sort(key=lambda o: (order.get(o.id, o.order), o.title, o.id))
+    known = {g.id for g in cat.groups}
+    ordered = sorted(enumerate(cat.groups), key=lambda ig: (ig[1].level if ig[1].level is not None else 0, ig[0]))
+    result = []
+    loose = [o for o in offers if o.group not in known]
+    if loose:
+        result.append(("", "", loose))
+    for _, g in ordered:
+        mine = [o for o in offers if o.group == g.id]
+        if mine:
+            result.append((g.id, g.title, mine))
+    return result
+
+
+def _weights(ctx: _Ctx, cats: list[Category]) -> list[float]:
+    return [max(ctx.style.weights.get(c.id, 1.0), 0.05) for c in cats]
+
+
+def _shares(total: float, weights: list[float], gap: float) -> list[float]:
+    room = total - gap * (len(weights) - 1)
+    return [room * w / sum(weights) for w in weights] if weights else []
+
+
+# --- boxes --------------------------------------------------------------------------------------
+
+
+def _contents(ctx: _Ctx, title: str, summary: str, actors: Iterable[str], width: float, *, title_size: str = "offer", role: str = "offer",
+              on: str = "box", summary_lines: int | None = None, inline: bool = False) -> tuple[list[TextBlock], list[Mark], float]:
+    """Title, summary line(s) and actor marks stacked from (0, 0) inside `width`; returns their height."""
+    s = ctx.style
+    texts: list[TextBlock] = []
+    title_block = ctx.text(title, 0, 0, width, title_size, role, on, bold=True)
+    texts.append(title_block)
+    y = title_block.rect.bottom
+    lines = s.summary_lines if summary_lines is None else summary_lines
+    if summary and lines > 0:
+        block = ctx.text(summary, 0, y + 0.5, width, "summary", "summary" if on == "box" else role + "-summary", on, max_lines=lines)
+        if block:
+            texts.append(block)
+            y = block.rect.bottom
+    marks = _inline_marks(ctx, title_block, actors, width, on) if inline and len(texts) == 1 else None
+    marks = marks or _marks(ctx, actors, 0, y + 0.7, width, on)
+    if marks:
+        y = max(m.label.rect.bottom for m in marks)
+    return texts, marks, y
+
+
+def _inline_marks(ctx: _Ctx, title: TextBlock, actors: Iterable[str], width: float, on: str) -> list[Mark] | None:
+    """Actor marks on the title's last line, when they all fit there (thin programme frames)."""
+    last_w = ctx.measure.width(title.lines[-1], title.size, title.style)
+    x = last_w + 3.0
+    baseline = title.rect.y + title.ascent + (len(title.lines) - 1) * title.pitch
+    marks = _marks(ctx, actors, x, baseline - ctx.measure.ascent(ctx.size("actor")), width - x, on)
+    one_line = all(len(m.label.lines) == 1 and abs(m.cy - marks[0].cy) < EPS for m in marks)
+    return marks if marks and one_line and max(m.label.rect.right for m in marks) <= width + EPS else None
+
+
+def _marks(ctx: _Ctx, actor_ids: Iterable[str], x0: float, y0: float, width: float, on: str) -> list[Mark]:
+    """Actor markers flowing left to right, wrapping to a new line when the box is full."""
+    size = ctx.size("actor")
+    r = size * 0.3
+    lead = 2 * r + 0.7
+    pitch = size * ctx.style.line_height
+    marks, x, y = [], x0, y0
+    for aid in actor_ids:
+        actor = ctx.content.actor(aid)
+        name_w = ctx.measure.width(actor.short, size)
+        if x > x0 and x + lead + name_w > x0 + width:
+            x, y = x0, y + pitch
+        label = ctx.text(actor.short, x + lead, y, width - lead, "actor", "actor" if on == "box" else "actor-on-" + on, on)
+        baseline = y + label.ascent
+        marks.append(Mark(aid, actor.kind, x + r, baseline - size * 0.36, r, label))
+        if len(label.lines) > 1:
+            y = label.rect.bottom - ctx.measure.block_height(1, size, ctx.style.line_height)
+        x = label.rect.right + 1.8
+    return marks
+
+
+def _offer_box(ctx: _Ctx, offer: Offer, width: float, lines: int) -> Box:
+    """An offer box at the origin, as tall as its text needs (at least box_min_height)."""
+    key = (offer.id, width, lines)
+    if key not in ctx.boxes:
+        ctx.boxes[key] = _build_offer_box(ctx, offer, width, lines)
+    return ctx.boxes[key]
+
+
+def _build_offer_box(ctx: _Ctx, offer: Offer, width: float, lines: int) -> Box:
+    p = ctx.style.padding
+    texts, marks, h = _contents(ctx, offer.map_title, offer.summary, offer.actors, width - 2 * p, summary_lines=lines)
+    height = max(ctx.style.box_min_height, h + 2 * p)
+    return _shift(Box(offer.id, "offer", Rect(-p, -p, width, height), tuple(texts), tuple(marks), offer.category), p, p)
+
+
+def _place(box: Box, x: float, y: float) -> Box:
+    return _shift(box, x - box.rect.x, y - box.rect.y)
+
+
+def _flow_down(heights: list[float], room: float, gap: float) -> list[list[int]] | None:
+    """Fill columns top to bottom; None when one box is taller than the room."""
+    cols: list[list[int]] = [[]]
+    used = 0.0
+    for i, h in enumerate(heights):
+        if h > room + EPS:
+            return None
+        if cols[-1] and used + gap + h > room + EPS:
+            cols.append([])
+            used = 0.0
+        used = used + gap + h if cols[-1] else h
+        cols[-1].append(i)
+    return cols
+
+
+def _flow_across(ctx: _Ctx, offers: list[Offer], x: float, y: float, width: float, lines: int) -> tuple[list[Box], float]:
+    """Boxes in rows of as many as fit in `width`; returns them placed and the bottom y."""
+    s = ctx.style
+    per_row = max(1, int((width + s.gap) // (s.box_width + s.gap)))
+    per_row = min(per_row, max(1, len(offers)))
+    cw = min((width - (per_row - 1) * s.gap) / per_row, s.box_max_width if per_row > 1 else width)
+    built = [_offer_box(ctx, o, cw, lines) for o in offers]
+    placed, bottom = [], y
+    for start in range(0, len(built), per_row):
+        row = built[start : start + per_row]
+        row_h = max(b.rect.h for b in row)
+        for i, b in enumerate(row):
+            placed.append(_place(_with_height(b, row_h), x + i * (cw + s.gap), bottom))
+        bottom += row_h + s.gap
+    return placed, bottom - s.gap if placed else y
+
+
+def _with_height(box: Box, h: float) -> Box:
+    return dataclasses.replace(box, rect=Rect(box.rect.x, box.rect.y, box.rect.w, h))
+
+
+# --- start zone, columns and start sections ------------------------------------------------------
+
+
+def _zone_label(ctx: _Ctx, text: str, x: float, y: float, width: float) -> TextBlock:
+    return ctx.text(text, x, y, width, "zone", "zone", "paper", bold=True)
+
+
+def _start_zone(ctx: _Ctx, x: float, width: float, top: float, bottom: float) -> _Parts:
+    s = ctx.style
+    parts = _Parts()
+    label = _zone_label(ctx, s.text.start, x, top, width)
+    parts.labels.append(label)
+    y0 = label.rect.bottom + 1.5
+    cats = _categories(ctx, "start")
+    shares = _shares(bottom - y0, _weights(ctx, cats), s.lane_gap)
+    y = y0
+    for cat, share in zip(cats, shares, strict=True):
+        section = _category_column(ctx, cat, x, y, width, share, "section")
+        parts.add(section)
+        y = section.areas[-1].rect.bottom + s.lane_gap
+    parts.areas.insert(0, Area("start", "zone", Rect(x, top, width, bottom - top), ""))
+    return parts
+
+
+def _category_column(ctx: _Ctx, cat: Category, x: float, y: float, width: float, height: float, kind: str) -> _Parts:
+    """A category as a column: title, a short summary if room, then its groups stacked."""
+    s = ctx.style
+    p = s.padding
+    on = f"category:{cat.id}"
+    parts = _Parts()
+    inner = width - 2 * p
+    title = ctx.text(cat.title, x + p, y + p, inner, "category", "category", on, bold=True)
+    parts.labels.append(title)
+    cy = title.rect.bottom + 1.0
+    groups = _groups(ctx, cat)
+    # summary lines in the boxes where room allows: fewer before the column has to grow
+    lines = next((n for n in range(s.summary_lines, -1, -1) if _column_groups(ctx, groups, x + p, cy, inner, on, _Parts(), n) <= y + height - p), 0)
+    room = y + height - p - _column_groups(ctx, groups, x + p, cy, inner, on, _Parts(), lines)
+    if kind == "column" and room > 2 * ctx.size("category_summary"):
+        summary = ctx.text(cat.summary, x + p, cy, inner, "category_summary", "category-summary", on,
+                           max_lines=min(3, ctx.lines_fitting(room - 1.5, "category_summary")))
+        if summary:
+            parts.labels.append(summary)
+            cy = summary.rect.bottom + 1.5
+    bottom = _column_groups(ctx, groups, x + p, cy, inner, on, parts, lines)
+    rect = Rect(x, y, width, max(height, bottom + p - y))
+    parts.areas.insert(0, Area(cat.id, kind, rect, cat.id))
+    if kind == "column":
+        parts.lanes.append(Lane(cat.id, rect, ()))
+    return parts
+
+
+def _column_groups(ctx: _Ctx, groups, x: float, y: float, width: float, on: str, parts: _Parts, lines: int) -> float:
+    """Groups stacked downwards, each a label and rows of boxes; returns the bottom y."""
+    s = ctx.style
+    for gid, gtitle, offers in groups:
+        if gtitle:
+            label = ctx.text(gtitle, x, y, width, "group", "group", on, bold=True)
+            parts.labels.append(label)
+            y = label.rect.bottom + s.gap  # a full gutter, so connectors can pass between label and boxes
+        boxes, y = _flow_across(ctx, offers, x, y, width, lines)
+        for b in boxes:
+            parts.boxes[b.id] = b
+        y += s.gap + (1.0 if gid else 0)
+    return y - s.gap
+
+
+# --- lanes ----------------------------------------------------------------------------------------
+
+
+def _lanes(ctx: _Ctx, x0: float, x1: float, top: float, bottom: float) -> _Parts:
+    """Categories as horizontal bands between start and goal, programme frames at their left."""
+    s = ctx.style
+    cats = _categories(ctx, "lane")
+    programmes = [o for o in ctx.content.offers if _is_programme(ctx, o)]
+    spans = _spans(cats, programmes)
+    shares = _shares(bottom - top, _weights(ctx, cats), s.lane_gap)
+    slots = _slot_rects(top, shares, s.lane_gap)
+    tracks = _tracks(spans)
+    thickness = _track_thickness(ctx, programmes, spans, tracks, slots)
+    frames_w = sum(thickness) + s.gap * len(thickness)
+    lx0 = x0 + frames_w
+    x1 = max(x1, lx0 + _narrowest_lane(ctx, cats))  # many programmes: the sheet widens rather than squeeze the lanes
+    parts = _Parts()
+    y = top
+    for cat, share in zip(cats, shares, strict=True):
+        lane = _lane(ctx, cat, lx0, x1, y, share)
+        parts.add(lane)
+        y = lane.lanes[-1].rect.bottom + s.lane_gap
+    lane_rects = [ln.rect for ln in parts.lanes]
+    parts.add(_frames(ctx, programmes, spans, tracks, thickness, lane_rects, x0, rotated=True))
+    return parts
+
+
+def _narrowest_lane(ctx: _Ctx, cats: list[Category]) -> float:
+    """Width that still gives every group of every lane one column of boxes."""
+    s = ctx.style
+    groups = max((len(_groups(ctx, c)) for c in cats), default=1)
+    return s.lane_label_width + groups * s.box_width + max(0, groups - 1) * s.group_gap + s.padding
+
+
+def _slot_rects(top: float, shares: list[float], gap: float) -> list[tuple[float, float]]:
+    out, y = [], top
+    for h in shares:
+        out.append((y, y + h))
+        y += h + gap
+    return out
+
+
+def _lane(ctx: _Ctx, cat: Category, x0: float, x1: float, y: float, height: float) -> _Parts:
+    """One band: title and summary on the left, groups as sub-columns ordered by level."""
+    s = ctx.style
+    p = s.padding
+    on = f"category:{cat.id}"
+    parts = _Parts()
+    label_w = s.lane_label_width - 2 * p
+    title = ctx.text(cat.title, x0 + p, y + p, label_w, "category", "category", on, bold=True)
+    parts.labels.append(title)
+    groups = _groups(ctx, cat)
+    height = max(height, title.rect.h + 2 * p)
+    height, header, (cw, cols, built) = _size_lane(ctx, groups, x1 - p - (x0 + s.lane_label_width), height)
+    lines = ctx.lines_fitting(y + height - p - title.rect.bottom - 1.2, "category_summary")
+    if lines:
+        parts.labels.append(ctx.text(cat.summary, x0 + p, title.rect.bottom + 1.2, label_w, "category_summary", "category-summary", on, max_lines=lines))
+    group_rects = _place_groups(ctx, parts, groups, cols, built, cw, x0 + s.lane_label_width, x1 - p, y + p, header, on)
+    rect = Rect(x0, y, x1 - x0, height)
+    parts.areas.append(Area(cat.id, "lane", rect, cat.id, "chevron" if s.chevron > 0 else "rect"))
+    parts.lanes.append(Lane(cat.id, rect, tuple(r for r in group_rects)))
+    return parts
+
+
+def _size_lane(ctx: _Ctx, groups, width: float, height: float):
+    """The lane's height (its share, or more when it has run out of room), group header height, flow."""
+    s = ctx.style
+    header = 0.0
+    while True:
+        # summary lines in the boxes where room allows: fewer before the lane has to grow
+        fit = next(filter(None, (_fit_lane(ctx, groups, width, height - 2 * s.padding - header, n) for n in range(s.summary_lines, -1, -1))), None)
+        if fit is None:
+            height += s.box_min_height + s.gap
+            continue
+        cw, cols, _ = fit
+        need = _group_header_height(ctx, groups, [len(c) * cw + (len(c) - 1) * s.gap for c in cols])
+        if need <= header + EPS:
+            return height, header, fit
+        header = need
+
+
+def _place_groups(ctx: _Ctx, parts: _Parts, groups, cols, built, cw: float, gx0: float, gx1: float, top: float, header: float, on: str):
+    """Groups left to right, spare width spread between them; returns each group's rect."""
+    s = ctx.style
+    widths = [len(c) * cw + (len(c) - 1) * s.gap for c in cols]
+    slack = (gx1 - gx0) - sum(widths) - s.group_gap * (len(groups) - 1)
+    # spare width goes between the groups (reading left to right by level), up to a box's width
+    spread = min(slack / (len(groups) - 1), s.box_max_width) if len(groups) > 1 else 0.0
+    gx, rects = gx0, []
+    for (gid, gtitle, _), col_list, gw, boxes in zip(groups, cols, widths, built, strict=True):
+        if gtitle:
+            parts.labels.append(ctx.text(gtitle, gx, top, gw, "group", "group", on, bold=True))
+        bottom = top + header
+        for ci, col in enumerate(col_list):
+            cy = top + header
+            for i in col:
+                box = _place(boxes[i], gx + ci * (cw + s.gap), cy)
+                parts.boxes[box.id] = box
+                cy = box.rect.bottom + s.gap
+            bottom = max(bottom, cy - s.gap)
+        rects.append((gid, Rect(gx, top, gw, bottom - top)))
+        gx += gw + s.group_gap + spread
+    return rects
+
+
+def _fit_lane(ctx: _Ctx, groups, width: float, room: float, lines: int):
+    """Column width, columns per group and built boxes, or None when the lane needs more height."""
+    s = ctx.style
+    n_groups = max(1, len(groups))
+    # never narrower than what lets one column per group fit, so growing in height always ends
+    cw = min(s.box_width, (width - s.group_gap * (n_groups - 1)) / n_groups)
+    result = _flow_lane(ctx, groups, cw, room, lines)
+    if result is None:
+        return None
+    cols, built = result
+    n_cols = sum(len(c) for c in cols)
+    fixed = s.group_gap * (n_groups - 1) + s.gap * (n_cols - n_groups)
+    if n_cols * cw + fixed > width + EPS:
+        return None
+    wide = min(s.box_max_width, (width - fixed) / max(1, n_cols))
+    if wide > cw + 0.01:
+        wider = _flow_lane(ctx, groups, wide, room, lines)
+        if wider is not None:
+            return wide, *wider
+    return cw, cols, built
+
+
+def _flow_lane(ctx: _Ctx, groups, cw: float, room: float, lines: int):
+    cols, built = [], []
+    for _, _, offers in groups:
+        boxes = [_offer_box(ctx, o, cw, lines) for o in offers]
+        flow = _flow_down([b.rect.h for b in boxes], room, ctx.style.gap)
+        if flow is None:
+            return None
+        cols.append(flow)
+        built.append(boxes)
+    return cols, built
+
+
+def _group_header_height(ctx: _Ctx, groups, widths: list[float]) -> float:
+    heights = [ctx.text(t, 0, 0, w, "group", "group", "", bold=True).rect.h for (_, t, _), w in zip(groups, widths, strict=True) if t]
+    return max(heights) + ctx.style.gap if heights else 0.0  # a full gutter under the group titles
+
+
+# --- programmes ------------------------------------------------------------------------------------
+
+
+def _spans(cats: list[Category], programmes: list[Offer]) -> dict[str, list[int]]:
+    """Indices of the lanes (columns) each programme can hold offers from; all when it names none."""
+    index = {c.id: i for i, c in enumerate(cats)}
+    spans = {}
+    for p in programmes:
+        held = sorted({index[c] for c in p.holds if c in index})
+        spans[p.id] = held or list(range(len(cats)))
+    return spans
+
+
+def _tracks(spans: dict[str, list[int]]) -> dict[str, int]:
+    """Programmes whose spans do not overlap share a track (interval colouring, longest first)."""
+    order = sorted(spans, key=lambda pid: (spans[pid][0] if spans[pid] else 0, -(spans[pid][-1] - spans[pid][0]) if spans[pid] else 0, pid))
+    taken: list[list[tuple[int, int]]] = []
+    result = {}
+    for pid in order:
+        lo, hi = (spans[pid][0], spans[pid][-1]) if spans[pid] else (0, 0)
+        for t, intervals in enumerate(taken):
+            if all(hi < a or lo > b for a, b in intervals):
+                intervals.append((lo, hi))
+                result[pid] = t
+                break
+        else:
+            taken.append([(lo, hi)])
+            result[pid] = len(taken) - 1
+    return result
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for i in indices:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def _frame_content(ctx: _Ctx, offer: Offer, length: float, rotated: bool):
+    p = ctx.style.padding
+    return _contents(ctx, offer.map_title, "" if rotated else offer.summary, offer.actors, length - 2 * p,
+                     role="programme", on="programme", summary_lines=0 if rotated else None, inline=rotated)
+
+
+def _track_thickness(ctx: _Ctx, programmes: list[Offer], spans, tracks, slots) -> list[float]:
+    """Width of each track of rotated frames, from the text its frames must hold."""
+    n = max(tracks.values(), default=-1) + 1
+    widths = [ctx.style.programme_width] * n
+    for prog in programmes:
+        length = max(slots[b][1] - slots[a][0] for a, b in _runs(spans[prog.id])) if slots else 40.0  # text goes in the longest segment
+        _, _, h = _frame_content(ctx, prog, length, rotated=True)
+        t = tracks[prog.id]
+        widths[t] = max(widths[t], h + 2 * ctx.style.padding)
+    return widths
+
+
+def _frames(ctx: _Ctx, programmes: list[Offer], spans, tracks, thickness: list[float], lanes: list[Rect], x0: float, rotated: bool) -> _Parts:
+    """Programme frames beside the lanes (rotated text) or above the columns (horizontal text)."""
+    s = ctx.style
+    parts = _Parts()
+    offsets = [sum(thickness[:t]) + s.gap * t for t in range(len(thickness))]
+    for prog in programmes:
+        t = tracks[prog.id]
+        segs = []
+        for a, b in _runs(spans[prog.id]):
+            if rotated:
+                segs.append(Rect(x0 + offsets[t], lanes[a].y, thickness[t], lanes[b].bottom - lanes[a].y))
+            else:
+                segs.append(Rect(lanes[a].x, x0 + offsets[t], lanes[b].right - lanes[a].x, thickness[t]))
+        main = max(segs, key=lambda r: (r.h if rotated else r.w, -r.y, -r.x))
+        box = _frame_box(ctx, prog, main, rotated)
+        parts.boxes[prog.id] = box
+        holds = tuple(c for c in prog.holds)
+        parts.frames.append(Frame(prog.id, holds, tuple(segs), t, rotated))
+    return parts
+
+
+def _frame_box(ctx: _Ctx, prog: Offer, rect: Rect, rotated: bool) -> Box:
+    p = ctx.style.padding
+    length = rect.h if rotated else rect.w
+    texts, marks, content_h = _frame_content(ctx, prog, length, rotated)
+    if not rotated:
+        box = Box(prog.id, "programme", Rect(-p, -p, rect.w, rect.h), tuple(texts), tuple(marks), prog.category)
+        return _place(box, rect.x, rect.y)
+    # Lay the text out along the frame, then turn it a quarter left: local (u, v) -> (x + v, bottom - u),
+    # centred across the frame's thickness and along its length.
+    left = rect.x + (rect.w - content_h) / 2
+    extent = max(r.right for r in [t.rect for t in texts] + [m.label.rect for m in marks])
+    base = rect.bottom - max(p, (rect.h - extent) / 2)
+
+    def turn(r: Rect) -> Rect:
+        return Rect(left + r.y, base - r.x - r.w, r.h, r.w)
+
+    turned = tuple(dataclasses.replace(t, rect=turn(t.rect), rotate=-90) for t in texts)
+    turned_marks = tuple(
+        dataclasses.replace(m, cx=left + m.cy, cy=base - m.cx, label=dataclasses.replace(m.label, rect=turn(m.label.rect), rotate=-90))
+        for m in marks
+    )
+    return Box(prog.id, "programme", rect, turned, turned_marks, prog.category)
+
+
+# --- columns -----------------------------------------------------------------------------------------
+
+
+def _columns(ctx: _Ctx, x0: float, x1: float, top: float, bottom: float) -> _Parts:
+    """Categories side by side, programme frames above the columns they hold."""
+    s = ctx.style
+    cats = _categories(ctx, "lane")
+    programmes = [o for o in ctx.content.offers if _is_programme(ctx, o)]
+    spans = _spans(cats, programmes)
+    tracks = _tracks(spans)
+    widths = _shares(x1 - x0, _weights(ctx, cats), s.lane_gap)
+    xs = _slot_rects(x0, widths, s.lane_gap)
+    col_rects = [Rect(a, 0, b - a, 0) for a, b in xs]
+    n = max(tracks.values(), default=-1) + 1
+    thickness = [0.0] * n
+    for prog in programmes:
+        span = spans[prog.id]
+        length = max(col_rects[b].right - col_rects[a].x for a, b in _runs(span))
+        _, _, h = _frame_content(ctx, prog, length, rotated=False)
+        thickness[tracks[prog.id]] = max(thickness[tracks[prog.id]], h + 2 * s.padding)
+    frames_h = sum(thickness) + s.gap * n
+    parts = _Parts()
+    parts.add(_frames(ctx, programmes, spans, tracks, thickness, col_rects, top, rotated=False))
+    ctop = top + frames_h
+    for cat, (a, b) in zip(cats, xs, strict=True):
+        parts.add(_category_column(ctx, cat, a, ctop, b - a, bottom - ctop, "column"))
+    return parts
+
+
+# --- goal zone ----------------------------------------------------------------------------------------
+
+
+def _goal_zone(ctx: _Ctx, x: float, width: float, top: float, bottom: float) -> _Parts:
+    s = ctx.style
+    p = s.padding
+    parts = _Parts()
+    label = _zone_label(ctx, s.text.goal, x, top, width)
+    parts.labels.append(label)
+    built = []
+    for goal in ctx.content.guide.goals:
+        title = ctx.text(goal.title, p, p, width - 2 * p, "goal", "goal", "goal", bold=True)
+        texts = [title]
+        if goal.summary:
+            texts.append(ctx.text(goal.summary, p, title.rect.bottom + 0.8, width - 2 * p, "summary", "goal-summary", "goal"))
+        h = texts[-1].rect.bottom + p
+        built.append(Box(f"goal-{goal.id}", "goal", Rect(0, 0, width, h), tuple(texts), (), ""))
+    total = sum(b.rect.h for b in built) + s.gap * (len(built) - 1)
+    y = max(label.rect.bottom + 2, (top + bottom) / 2 - total / 2)
+    for b in built:
+        parts.extras.append(_place(b, x, y))
+        y += b.rect.h + s.gap
+    parts.areas.append(Area("goal", "zone", Rect(x, top, width, bottom - top), ""))
+    return parts
+
+
+# --- bottom row: livelihood band and legend -----------------------------------------------------------
+
+
+def _bottom_row(ctx: _Ctx, width: float) -> _Parts:
+    """The livelihood band along the bottom, with y measured from the band's top."""
+    s = ctx.style
+    return _livelihood(ctx, s.margin, 0.0, width - 2 * s.margin, 0.0)
+
+
+def _rects(parts: _Parts) -> list[Rect]:
+    return [a.rect for a in parts.areas] + [t.rect for t in parts.labels] + [s.rect for s in parts.swatches] + [b.rect for b in parts.extras]
+
+
+def _livelihood(ctx: _Ctx, x: float, y: float, width: float, min_height: float) -> _Parts:
+    s = ctx.style
+    p = s.padding
+    parts = _Parts()
+    cats = _categories(ctx, "livelihood")
+    if not cats and not ctx.content.financing:
+        return parts
+    cat = cats[0] if cats else None
+    on = f"category:{cat.id}" if cat else "paper"
+    label_w = s.lane_label_width - 2 * p
+    title = ctx.text(cat.title if cat else s.text.colours, x + p, y + p, label_w, "category", "category", on, bold=True)
+    parts.labels.append(title)
+    bx0 = x + s.lane_label_width
+    room = x + width - p - bx0
+    per_row = max(1, int((room + s.gap) // (s.livelihood_box_width + s.gap)))
+    items = [_financing_box(ctx, f.id, f.title, (f.actor,), s.livelihood_box_width) for f in ctx.content.financing]
+    loose = [o for c in cats for _, _, offers in _groups(ctx, c) for o in offers]
+    items = [_offer_box(ctx, o, s.livelihood_box_width, s.summary_lines) for o in loose] + items
+    cy = y + p
+    for start in range(0, len(items), per_row):
+        row = items[start : start + per_row]
+        row_h = max(b.rect.h for b in row)
+        for i, b in enumerate(row):
+            placed = _place(_with_height(b, row_h), bx0 + i * (s.livelihood_box_width + s.gap), cy)
+            (parts.boxes.__setitem__(placed.id, placed) if placed.kind == "offer" else parts.extras.append(placed))
+        cy += row_h + s.gap
+    bottom = max(cy - s.gap + p, title.rect.bottom + p, y + min_height)
+    if cat:
+        room = bottom - p - title.rect.bottom - 1.0
+        lines = ctx.lines_fitting(room, "category_summary")
+        if lines:
+            parts.labels.append(ctx.text(cat.summary, x + p, title.rect.bottom + 1.0, label_w, "category_summary", "category-summary", on, max_lines=lines))
+    parts.areas.insert(0, Area(cat.id if cat else "livelihood", "band", Rect(x, y, width, bottom - y), cat.id if cat else ""))
+    return parts
+
+
+def _financing_box(ctx: _Ctx, fid: str, title: str, actors, width: float) -> Box:
+    p = ctx.style.padding
+    texts, marks, h = _contents(ctx, title, "", actors, width - 2 * p, role="financing", summary_lines=0)
+    box = Box(f"financing-{fid}", "financing", Rect(-p, -p, width, h + 2 * p), tuple(texts), tuple(marks), "")
+    return _shift(box, p, p)
+
+
+def _legend(ctx: _Ctx) -> _Parts:
+    """Who is responsible (dot colours), the lines and frames, and what the colours of the zones mean."""
+    s = ctx.style
+    parts = _Parts()
+    title = ctx.text(s.text.legend, 0, 0, 120, "legend_title", "legend-title", "paper", bold=True)
+    parts.labels.append(title)
+    top = title.rect.bottom + 1.0
+    plain = [a for a in ctx.content.actors if a.id not in s.actor_colours]
+    kinds = [k for k in s.actor_kinds if any(a.kind == k for a in plain)]
+    own = [a for a in ctx.content.actors if a.id in s.actor_colours]
+    sections = [
+        (s.text.actors, [("dot", k, s.text.actor_kinds.get(k, k)) for k in kinds] + [("dot", f"actor:{a.id}", a.short) for a in own]),
+        (s.text.lines, _line_items(ctx)),
+        (s.text.colours, _zone_items(ctx)),
+    ]
+    x = 0.0
+    for heading, items in sections:
+        if items:
+            x = _legend_section(ctx, parts, heading, items, x, top) + 6.0
+    return parts
+
+
+def _zone_items(ctx: _Ctx) -> list[tuple[str, str, str]]:
+    s = ctx.style
+    start, lanes, livelihood = (_categories(ctx, z) for z in ("start", "lane", "livelihood"))
+    items = []
+    if start:
+        items.append(("fill", start[0].id, s.text.zone_start))
+    if lanes:
+        items.append(("stack", " ".join(c.id for c in lanes), s.text.zone_lanes))
+    if livelihood:
+        items.append(("fill", livelihood[0].id, s.text.zone_livelihood))
+    if ctx.content.guide.goals:
+        items.append(("goal", "", s.text.zone_goal))
+    return items
+
+
+def _line_items(ctx: _Ctx) -> list[tuple[str, str, str]]:
+    s = ctx.style
+    items = []
+    if s.connectors.show:
+        items.append(("arrow", "", s.text.leads_to))
+    if any(_is_programme(ctx, o) for o in ctx.content.offers):
+        items.append(("frame", "", s.text.programme))
+    return items
+
+
+def _legend_section(ctx: _Ctx, parts: _Parts, heading: str, items, x: float, top: float) -> float:
+    """One legend section: a heading and a sample with its words per line; returns its right edge."""
+    size = ctx.size("legend")
+    head = ctx.text(heading, x, top, 60, "legend", "legend-heading", "paper", bold=True)
+    parts.labels.append(head)
+    y, right = head.rect.bottom + 0.7, head.rect.right
+    for kind, ref, words in items:
+        sw, sh = {"dot": (size * 0.6, size * 0.6), "arrow": (7.0, 1.6), "frame": (7.0, 2.4)}.get(kind, (4.0, 2.6))
+        label = ctx.text(words, x + sw + 1.2, y, 46, "legend", "legend", "paper")
+        mid = y + label.ascent - size * 0.36
+        parts.swatches.append(Swatch(kind, Rect(x, mid - sh / 2, sw, sh), ref))
+        parts.labels.append(label)
+        right = max(right, label.rect.right)
+        y = label.rect.bottom + 0.5
+    return right
+
+
+# --- connectors --------------------------------------------------------------------------------------
+
+
+def _connectors(ctx: _Ctx, parts: _Parts, width: float, height: float) -> tuple[tuple[Connector, ...], tuple[tuple[str, str], ...]]:
+    cs = ctx.style.connectors
+    if not cs.show:
+        return (), ()
+    allowed = set(cs.categories)
+    offers = {o.id: o for o in ctx.content.offers}
+    boxes = parts.boxes
+    pairs = []
+    for o in ctx.content.offers:
+        for target in o.leads_to:
+            if o.id not in boxes or target not in boxes or target not in offers:
+                continue
+            if boxes[o.id].kind != "offer" or boxes[target].kind != "offer":
+                continue
+            if allowed and not (o.category in allowed and offers[target].category in allowed):
+                continue
+            if not _wanted(ctx, cs.which, o, offers[target]):
+                continue
+            pairs.append((o.id, target))
+    if cs.reduce:
+        pairs = _transitive_reduction(pairs)
+    if not pairs:
+        return (), ()
+    obstacles = [b.rect for b in parts.boxes.values()] + [b.rect for b in parts.extras]
+    obstacles += [seg for f in parts.frames for seg in f.segments] + [t.rect for t in parts.labels] + [s.rect for s in parts.swatches]
+    clearance = ctx.style.gap / 2
+    ports = _ports(pairs, boxes, clearance)
+    stubs = [stub for (_, start), (_, end) in ports.values() for stub in (start, end)]
+    grid = _Grid.around(obstacles, clearance, Rect(0, 0, width, height), stubs)
+    routed, failed = [], []
+    for a, b in sorted(pairs):
+        (pa, sa), (pb, sb) = ports[(a, b)]
+        path = grid.search(sa, sb, b)
+        if path is None:
+            failed.append((a, b))
+        else:
+            routed.append(Connector(a, b, _simplify([pa, *path, pb])))
+    return tuple(routed), tuple(failed)
+
+
+def _wanted(ctx: _Ctx, which: str, a: Offer, b: Offer) -> bool:
+    """Is a→b one of the connectors the theme asks for? Inside a lane the groups already stand
+    in level order, left to right, so `across` leaves those steps to the reading direction."""
+    if which == "all" or a.category != b.category:
+        return True
+    if which == "across":
+        return False
+    levels = {g.id: g.level for g in ctx.content.category(a.category).groups}
+    la, lb = levels.get(a.group), levels.get(b.group)
+    return la is not None and lb is not None and lb > la
+
+
+def _transitive_reduction(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Drop a→c when c can be reached from a through other drawn connectors."""
+    succ: dict[str, set[str]] = {}
+    for a, b in pairs:
+        succ.setdefault(a, set()).add(b)
+
+    def reaches(start: str, goal: str, skip: tuple[str, str]) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            node = todo.pop()
+            for nxt in sorted(succ.get(node, ())):
+                if (node, nxt) == skip or nxt in seen:
+                    continue
+                if nxt == goal:
+                    return True
+                seen.add(nxt)
+                todo.append(nxt)
+        return False
+
+    return [pair for pair in pairs if not reaches(pair[0], pair[1], pair)]
+
+
+def _side(a: Rect, b: Rect) -> tuple[str, str]:
+    """Leave a on the side facing b, enter b on the side facing back: rightwards along the
+    reading direction when b lies ahead, else down (or up) into b's row."""
+    if b.x >= a.right:
+        return "right", "left"
+    if b.y >= a.bottom:
+        return "bottom", "top"
+    if b.bottom <= a.y:
+        return "top", "bottom"
+    return "left", "right"
+
+
+def _ports(pairs: list[tuple[str, str]], boxes: Mapping[str, Box], c: float) -> dict:
+    """(port, stub) at both ends of each connector.
+
+    Connectors leaving by the same side of a box are spread along it, ordered by where they
+    go, so each can be followed from its start; connectors arriving by the same side share
+    one arrowhead. The stub lies `c` outside the box, on the grid of gutter lines the router
+    follows.
+    """
+    uses: dict[tuple[str, str], list] = {}
+    for pair in pairs:
+        ra, rb = boxes[pair[0]].rect, boxes[pair[1]].rect
+        sa, sb = _side(ra, rb)
+        uses.setdefault((pair[0], sa), []).append((_along(sa, rb), pair, 0))
+        uses.setdefault((pair[1], sb), []).append((_along(sb, ra), pair, 1))
+    ends: dict[tuple[tuple[str, str], int], tuple] = {}
+    for (bid, side), items in uses.items():
+        leaving = sorted(i for i in items if i[2] == 0)
+        for k, (_, pair, end) in enumerate(leaving):
+            ends[(pair, end)] = _port(boxes[bid].rect, side, (k + 1) / (len(leaving) + 1), c)
+        for _, pair, end in items:
+            if end == 1:  # arrivals share one arrowhead per side: the lines merge into it
+                ends[(pair, end)] = _port(boxes[bid].rect, side, 0.5, c)
+    return {pair: (ends[(pair, 0)], ends[(pair, 1)]) for pair in pairs}
+
+
+def _along(side: str, other: Rect) -> float:
+    return other.cy if side in ("left", "right") else other.cx
+
+
+def _port(r: Rect, side: str, t: float, c: float):
+    t = 0.25 + 0.5 * t  # keep ports off the rounded corners
+    if side == "right":
+        y = r.y + r.h * t
+        return (r.right, y), (r.right + c, y)
+    if side == "left":
+        y = r.y + r.h * t
+        return (r.x, y), (r.x - c, y)
+    x = r.x + r.w * t
+    return ((x, r.bottom), (x, r.bottom + c)) if side == "bottom" else ((x, r.y), (x, r.y - c))
+
+
+def _dedupe(values: set[float]) -> list[float]:
+    out: list[float] = []
+    for v in sorted(values):
+        if not out or v - out[-1] > 1e-6:
+            out.append(v)
+    return out
+
+
+class _Grid:
+    """Orthogonal routing along the gutters: A* over the lines that keep `clearance` from every
+    obstacle (box, frame, label), with a penalty per bend so routes stay simple."""
+
+    BEND = 6.0  # mm of detour a bend is worth
+    SHARED = 0.5  # extra cost per mm of running along another route (to another target)
+    WINDOW = 40.0  # mm around the two ends searched first (routes are local; big sheets stay fast)
+
+    def __init__(self, xs: list[float], ys: list[float], blocks: list[Rect]):
+        self.xs, self.ys = xs, ys
+        self.used: dict[tuple[int, int, int, int], set[str]] = {}
+        self.h_blocked = self._blocked(ys, [(r.y, r.bottom, r.x, r.right) for r in blocks])
+        self.v_blocked = self._blocked(xs, [(r.x, r.right, r.y, r.bottom) for r in blocks])
+
+    @classmethod
+    def around(cls, obstacles: list[Rect], clearance: float, bounds: Rect, stubs: list[tuple[float, float]]) -> _Grid:
+        xs = {bounds.x + clearance, bounds.right - clearance, *(x for x, _ in stubs)}
+        ys = {bounds.y + clearance, bounds.bottom - clearance, *(y for _, y in stubs)}
+        for r in obstacles:
+            xs.update((r.x - clearance, r.right + clearance))
+            ys.update((r.y - clearance, r.bottom + clearance))
+        # grown a hair less than the clearance, so lines exactly `clearance` away stay open
+        blocks = [r.grow(clearance - 1e-4) for r in obstacles]
+        return cls(_dedupe(xs), _dedupe(ys), blocks)
+
+    @staticmethod
+    def _blocked(lines: list[float], spans: list[tuple[float, float, float, float]]) -> list[tuple[list[float], list[float]]]:
+        """Per grid line, the merged intervals along it that obstacles cover: (starts, ends)."""
+        per_line: list[list[tuple[float, float]]] = [[] for _ in lines]
+        for across_lo, across_hi, lo, hi in spans:
+            for k in range(bisect_right(lines, across_lo), bisect_left(lines, across_hi)):
+                per_line[k].append((lo, hi))
+        merged = []
+        for intervals in per_line:
+            starts: list[float] = []
+            ends: list[float] = []
+            for lo, hi in sorted(intervals):
+                if ends and lo <= ends[-1]:
+                    ends[-1] = max(ends[-1], hi)
+                else:
+                    starts.append(lo)
+                    ends.append(hi)
+            merged.append((starts, ends))
+        return merged
+
+    def search(self, start: tuple[float, float], goal: tuple[float, float], target: str = "") -> list[tuple[float, float]] | None:
+        """A route from start to goal; stretches used by routes to other targets cost extra, so
+        lines only share a gutter where they must (routes to one target may merge)."""
+        lo_x, hi_x = sorted((start[0], goal[0]))
+        lo_y, hi_y = sorted((start[1], goal[1]))
+        near = Rect(lo_x, lo_y, hi_x - lo_x, hi_y - lo_y).grow(self.WINDOW)
+        path = self._search(start, goal, near, target) or self._search(start, goal, None, target)
+        if path:
+            for a, b in itertools.pairwise(path):
+                self._mark(a, b, target)
+        return path
+
+    def _mark(self, a: tuple[float, float], b: tuple[float, float], target: str) -> None:
+        """Remember every grid step of the segment a-b as used by a route to `target`."""
+        i0, i1 = sorted((_index(self.xs, a[0]), _index(self.xs, b[0])))
+        j0, j1 = sorted((_index(self.ys, a[1]), _index(self.ys, b[1])))
+        steps = [(i, j0, i + 1, j0) for i in range(i0, i1)] if j0 == j1 else [(i0, j, i0, j + 1) for j in range(j0, j1)]
+        for step in steps:
+            self.used.setdefault(step, set()).add(target)
+
+    def _search(self, start, goal, window: Rect | None, target: str) -> list[tuple[float, float]] | None:
+        xs, ys = self.xs, self.ys
+        si, sj, gi, gj = _index(xs, start[0]), _index(ys, start[1]), _index(xs, goal[0]), _index(ys, goal[1])
+        if None in (si, sj, gi, gj):
+            return None
+        i_lo, i_hi, j_lo, j_hi = self._bounds(window)
+        h_blocked, v_blocked, used, bend, extra = self.h_blocked, self.v_blocked, self.used, self.BEND, self.SHARED
+        gx, gy = xs[gi], ys[gj]
+
+        def h(i: int, j: int) -> float:  # never more than what is left: distance, and a bend unless aligned
+            dx, dy = abs(xs[i] - gx), abs(ys[j] - gy)
+            return dx + dy + (bend if dx > 1e-9 and dy > 1e-9 else 0.0)
+
+        frontier = [(h(si, sj), -0.0, si, sj, -1)]
+        best = {(si, sj, -1): 0.0}
+        came: dict[tuple[int, int, int], tuple[int, int, int]] = {}
+        while frontier:
+            _, neg_cost, i, j, d = heapq.heappop(frontier)
+            cost = -neg_cost
+            if i == gi and j == gj:
+                return self._path(came, (i, j, d))
+            if cost > best[(i, j, d)]:
+                continue
+            for nd, ni, nj in ((0, i + 1, j), (1, i - 1, j), (2, i, j + 1), (3, i, j - 1)):
+                if ni < i_lo or ni > i_hi or nj < j_lo or nj > j_hi:
+                    continue
+                if nd < 2:  # along a horizontal grid line
+                    a, b = min(i, ni), max(i, ni)
+                    lo, hi, (starts, ends), step = xs[a], xs[b], h_blocked[j], (a, j, b, j)
+                else:
+                    a, b = min(j, nj), max(j, nj)
+                    lo, hi, (starts, ends), step = ys[a], ys[b], v_blocked[i], (i, a, i, b)
+                k = bisect_left(starts, hi) - 1  # the last covered stretch starting before this step ends
+                if k >= 0 and ends[k] > lo:
+                    continue
+                shared = used.get(step)
+                length = (hi - lo) * (1 + extra) if shared and shared != {target} else hi - lo
+                new = cost + length + (bend if d != -1 and d != nd else 0.0)
+                key = (ni, nj, nd)
+                if new < best.get(key, float("inf")) - 1e-9:
+                    best[key] = new
+                    came[key] = (i, j, d)
+                    heapq.heappush(frontier, (new + h(ni, nj), -new, ni, nj, nd))  # ties: the deeper first
+        return None
+
+    def _bounds(self, window: Rect | None) -> tuple[int, int, int, int]:
+        """Index ranges of the grid lines inside the window (all of them without one)."""
+        if window is None:
+            return 0, len(self.xs) - 1, 0, len(self.ys) - 1
+        return (bisect_left(self.xs, window.x), bisect_right(self.xs, window.right) - 1,
+                bisect_left(self.ys, window.y), bisect_right(self.ys, window.bottom) - 1)
+
+    def _path(self, came, key) -> list[tuple[float, float]]:
+        points = [(self.xs[key[0]], self.ys[key[1]])]
+        while key in came:
+            key = came[key]
+            points.append((self.xs[key[0]], self.ys[key[1]]))
+        return points[::-1]
+
+
+def _index(coords: list[float], value: float) -> int | None:
+    i = bisect_left(coords, value - 1e-6)
+    return i if i < len(coords) and abs(coords[i] - value) <= 1e-6 else None
+
+
+def _simplify(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """Drop repeated points and the middle of straight runs."""
+    out: list[tuple[float, float]] = []
+    for p in points:
+        if out and _same(p, out[-1]):
+            continue
+        if len(out) >= 2 and (_same_x(out[-2], out[-1], p) or _same_y(out[-2], out[-1], p)):
+            out[-1] = p
+            continue
+        out.append(p)
+    return tuple(out)
+
+
+def _same(a, b) -> bool:
+    return abs(a[0] - b[0]) < 1e-9 and abs(a[1] - b[1]) < 1e-9
+
+
+def _same_x(*pts) -> bool:
+    return max(p[0] for p in pts) - min(p[0] for p in pts) < 1e-9
+
+
+def _same_y(*pts) -> bool:
+    return max(p[1] for p in pts) - min(p[1] for p in pts) < 1e-9

@@ -1,0 +1,431 @@
+"""Metro-style routes over the map layout: pure geometry, no drawing.
+
+A persona's route visits the boxes of its offers in journey order (phase by phase; inside
+a phase, in the order that makes the line shortest) as numbered stops. Between two stops
+the line runs octilinear like a transit map: straight, one 45° diagonal, straight again.
+Where several routes share a stretch they run side by side, offset by a fixed gap, and the
+side-by-side order of every stretch is chosen to keep crossings at the stations few
+(the line-ordering step of transit-map renderers: count the crossings each pair of lines
+makes where their paths meet or part, then improve the orders by local search).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Annotated, Literal
+
+from ..content.fields import Doc, Loc, located
+from ..theme import Colour
+from .map import PT
+from .text import TextMeasure
+
+Point = tuple[float, float]
+EXHAUSTIVE_LIMIT = 6  # up to this many lines per stretch (or new stops per phase), try every order
+MAX_PASSES = 20  # local search rounds; it settles after two or three on real journeys
+PRECISION = 2  # decimals kept in coordinates: stable output, no float noise
+
+
+@dataclass(frozen=True)
+class RouteStyle:
+    """targets.journeys.route in theme.yaml: lengths in mm on the map sheet, type sizes in pt."""
+
+    line_width: float
+    line_gap: Annotated[float, Doc("space between parallel lines on a shared stretch")]
+    casing: Colour
+    casing_width: float
+    stop_radius: float
+    number_size: Annotated[float, Doc("pt")]
+    station_fill: Colour
+    station_stroke: Colour
+    fade_opacity: Annotated[float, Doc("opacity of the veil over offers that are not on the route")]
+    key_width: float
+    key_size: Annotated[float, Doc("pt")]
+    key_title_size: Annotated[float, Doc("pt")]
+    key_line: float
+    margin: float
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class Station:
+    """Where an offer stands on the map: its box and the point the line passes through."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def centre(self) -> Point:
+        return (self.x + self.w / 2, self.y + self.h / 2)
+
+
+@dataclass(frozen=True)
+class Journey:
+    """What a route needs from a persona: its id and the offers of each phase, in order."""
+
+    persona: str
+    phases: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Stop:
+    offer: str
+    number: int  # 1, 2, … in journey order
+    phase: int  # the first phase (1-based) in which the offer is taken
+    at: Point  # where the line passes: the centre of the offer's box
+
+
+@dataclass(frozen=True)
+class Route:
+    persona: str
+    stops: tuple[Stop, ...]
+    path: tuple[Point, ...]  # the drawn line, offset where it shares a stretch
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A piece of line between two stations and the routes on it, in slot order (see offset_path)."""
+
+    ends: tuple[str, str]
+    lines: tuple[str, ...]
+    path: tuple[Point, ...]  # the centre line, from ends[0] to ends[1]
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    routes: tuple[Route, ...]
+    stretches: tuple[Stretch, ...]
+    crossings: int  # line crossings at stations that no order of the lines could avoid
+
+
+def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], gap: float) -> RoutePlan:
+    """Every journey as a route over the stations; shared stretches as parallel lines `gap` apart."""
+    stops = {j.persona: journey_stops(j, stations) for j in journeys}
+    order = [j.persona for j in journeys]
+    network = Network.build(order, stops, stations)
+    orders = network.order_lines()
+    routes = tuple(Route(p, stops[p], _route_path(network, orders, p, stops[p], gap)) for p in order)
+    stretches = tuple(Stretch(e, tuple(orders[e]), _rounded(network.paths[e])) for e in sorted(network.lines))
+    return RoutePlan(routes, stretches, network.crossings(orders))
+
+
+def journey_stops(journey: Journey, stations: Mapping[str, Station]) -> tuple[Stop, ...]:
+    """Each offer once, at its first phase, numbered in journey order.
+
+    A phase's offers are taken in parallel, so their order is free: the line visits them in
+    the order that is shortest, from the previous stop (at the start: from the left, where
+    the map begins) to the nearest offer of the next phase.
+    """
+    seen: list[str] = []
+    stops: list[Stop] = []
+    new_per_phase = _new_offers(journey.phases)
+    for phase_no, (new, following) in enumerate(zip(new_per_phase, [*new_per_phase[1:], []], strict=True), 1):
+        start = stations[seen[-1]].centre if seen else _left_of(new, stations)
+        for offer in _shortest_order(new, start, [stations[o].centre for o in following], stations):
+            seen.append(offer)
+            stops.append(Stop(offer, len(seen), phase_no, _round_point(stations[offer].centre)))
+    return tuple(stops)
+
+
+def _new_offers(phases: Sequence[Sequence[str]]) -> list[list[str]]:
+    """The offers each phase adds, in content order (an offer already taken is not a new stop)."""
+    seen: set[str] = set()
+    out = []
+    for offers in phases:
+        new = [o for o in dict.fromkeys(offers) if o not in seen]
+        seen.update(new)
+        out.append(new)
+    return out
+
+
+def _left_of(offers: Sequence[str], stations: Mapping[str, Station]) -> Point | None:
+    if not offers:
+        return None
+    first = min(offers, key=lambda o: (stations[o].x, stations[o].centre[1]))
+    return (stations[first].x, stations[first].centre[1])
+
+
+def _shortest_order(offers: list[str], start: Point | None, ahead: list[Point], stations: Mapping[str, Station]) -> list[str]:
+    """The order of one phase's offers with the shortest line (ties: content order)."""
+    if len(offers) <= 1:
+        return offers
+    if len(offers) > EXHAUSTIVE_LIMIT:
+        return _nearest_first(offers, start, stations)
+
+    def length(seq: Sequence[str]) -> float:
+        points = [start] if start else []
+        points += [stations[o].centre for o in seq]
+        onward = min((_metro_length(points[-1], p) for p in ahead), default=0.0)
+        return sum(_metro_length(a, b) for a, b in itertools.pairwise(points)) + onward
+
+    return list(min(itertools.permutations(offers), key=length))
+
+
+def _nearest_first(offers: list[str], start: Point | None, stations: Mapping[str, Station]) -> list[str]:
+    left, out, here = list(offers), [], start
+    while left:
+        nxt = left[0] if here is None else min(left, key=lambda o: _metro_length(here, stations[o].centre))
+        out.append(nxt)
+        left.remove(nxt)
+        here = stations[nxt].centre
+    return out
+
+
+def _metro_length(a: Point, b: Point) -> float:
+    return sum(math.dist(p, q) for p, q in itertools.pairwise(metro_path(a, b)))
+
+
+# --- Paths ----------------------------------------------------------------------------------
+
+
+def metro_path(a: Point, b: Point) -> tuple[Point, ...]:
+    """Octilinear path from a to b: straight, one 45° diagonal in the middle, straight again.
+
+    Symmetric: the path from b to a is this one reversed, so lines sharing a stretch in
+    opposite directions lie on the same track.
+    """
+    (ax, ay), (bx, by) = a, b
+    dx, dy = bx - ax, by - ay
+    if abs(dx) < 1e-9 or abs(dy) < 1e-9 or math.isclose(abs(dx), abs(dy)):
+        return (a, b)
+    sx, sy = math.copysign(1, dx), math.copysign(1, dy)
+    if abs(dx) > abs(dy):  # horizontal run, diagonal in the middle
+        run = (abs(dx) - abs(dy)) / 2
+        p1, p2 = (ax + sx * run, ay), (bx - sx * run, by)
+    else:  # vertical run
+        run = (abs(dy) - abs(dx)) / 2
+        p1, p2 = (ax, ay + sy * run), (bx, by - sy * run)
+    return (a, p1, p2, b)
+
+
+def offset_path(points: Sequence[Point], d: float) -> tuple[Point, ...]:
+    """The polyline moved `d` along its normal, corners mitred so each piece stays parallel.
+
+    The normal is the direction of travel turned from +x towards +y (on screen, y down: to
+    the right). Line ordering counts slots along the same normal.
+    """
+    if d == 0:
+        return tuple(points)
+    normals = [_normal(p, q) for p, q in itertools.pairwise(points)]
+    out = [_add(points[0], normals[0], d)]
+    for corner, n1, n2 in zip(points[1:-1], normals, normals[1:], strict=False):
+        k = d / (1 + n1[0] * n2[0] + n1[1] * n2[1])
+        out.append((corner[0] + k * (n1[0] + n2[0]), corner[1] + k * (n1[1] + n2[1])))
+    out.append(_add(points[-1], normals[-1], d))
+    return tuple(out)
+
+
+def _normal(p: Point, q: Point) -> Point:
+    dx, dy = q[0] - p[0], q[1] - p[1]
+    length = math.hypot(dx, dy)
+    return (-dy / length, dx / length)
+
+
+def _add(p: Point, n: Point, d: float) -> Point:
+    return (p[0] + n[0] * d, p[1] + n[1] * d)
+
+
+def _route_path(network: Network, orders: Mapping[tuple[str, str], list[str]], persona: str, stops: Sequence[Stop], gap: float) -> tuple[Point, ...]:
+    """The route's line: each stretch at its lane among the parallel lines, joined at the stations."""
+    points: list[Point] = [stops[0].at] if len(stops) == 1 else []
+    for a, b in itertools.pairwise(s.offer for s in stops):
+        edge = _edge(a, b)
+        line_order = orders[edge]
+        piece = offset_path(network.paths[edge], gap * (line_order.index(persona) - (len(line_order) - 1) / 2))
+        points.extend(piece if edge == (a, b) else reversed(piece))
+    return _rounded(_dedupe(points))
+
+
+def _edge(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def _dedupe(points: Sequence[Point]) -> list[Point]:
+    out: list[Point] = []
+    for p in points:
+        if not out or math.dist(out[-1], p) > 1e-6:
+            out.append(p)
+    return out
+
+
+def _round_point(p: Point) -> Point:
+    return (round(p[0], PRECISION) + 0.0, round(p[1], PRECISION) + 0.0)  # + 0.0: no "-0.0"
+
+
+def _rounded(points: Sequence[Point]) -> tuple[Point, ...]:
+    return tuple(_round_point(p) for p in points)
+
+
+# --- Line ordering on shared stretches --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Network:
+    """Stations joined by stretches; which lines use each stretch and how they pass each station."""
+
+    rank: Mapping[str, int]  # persona -> position in content order (the starting order)
+    lines: Mapping[tuple[str, str], tuple[str, ...]]  # stretch -> personas on it
+    paths: Mapping[tuple[str, str], tuple[Point, ...]]  # stretch -> centre line from its first end
+    visits: Mapping[str, Mapping[str, tuple[tuple[str, str], ...]]]  # station -> persona -> stretches at it
+
+    @classmethod
+    def build(cls, order: Sequence[str], stops: Mapping[str, Sequence[Stop]], stations: Mapping[str, Station]) -> Network:
+        lines: dict[tuple[str, str], list[str]] = defaultdict(list)
+        visits: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
+        for persona in order:
+            for a, b in itertools.pairwise(s.offer for s in stops[persona]):
+                edge = _edge(a, b)
+                lines[edge].append(persona)
+                visits[a][persona].append(edge)
+                visits[b][persona].append(edge)
+        paths = {e: metro_path(stations[e[0]].centre, stations[e[1]].centre) for e in lines}
+        return cls({p: i for i, p in enumerate(order)}, {e: tuple(v) for e, v in lines.items()}, paths,
+                   {s: {p: tuple(es) for p, es in v.items()} for s, v in visits.items()})
+
+    def order_lines(self) -> dict[tuple[str, str], list[str]]:
+        """Side-by-side order of the lines on every stretch, with few crossings at the stations."""
+        orders = {e: sorted(ls, key=self.rank.__getitem__) for e, ls in self.lines.items()}
+        for _ in range(MAX_PASSES):
+            changed = False
+            for edge in sorted(orders):
+                if len(orders[edge]) > 1:
+                    changed |= self._improve(orders, edge)
+            if not changed:
+                break
+        return orders
+
+    def _improve(self, orders: dict[tuple[str, str], list[str]], edge: tuple[str, str]) -> bool:
+        """Best order of one stretch with the others fixed; True if it got strictly better."""
+        current = orders[edge]
+        best, best_cost = current, self._local(orders, edge)
+        for candidate in self._candidates(current):
+            orders[edge] = candidate
+            cost = self._local(orders, edge)
+            if cost < best_cost:
+                best, best_cost = candidate, cost
+        orders[edge] = best
+        return best is not current
+
+    @staticmethod
+    def _candidates(current: list[str]):
+        if len(current) <= EXHAUSTIVE_LIMIT:
+            return (list(p) for p in itertools.permutations(current))
+        return ([*current[:i], current[i + 1], current[i], *current[i + 2:]] for i in range(len(current) - 1))
+
+    def _local(self, orders: Mapping[tuple[str, str], list[str]], edge: tuple[str, str]) -> int:
+        return self.station_crossings(orders, edge[0]) + self.station_crossings(orders, edge[1])
+
+    def crossings(self, orders: Mapping[tuple[str, str], list[str]]) -> int:
+        return sum(self.station_crossings(orders, s) for s in sorted(self.visits))
+
+    def station_crossings(self, orders: Mapping[tuple[str, str], list[str]], station: str) -> int:
+        """Pairs of lines that cross at this station, given the orders of its stretches."""
+        here = self.visits.get(station, {})
+        return sum(1 for p, q in itertools.combinations(sorted(here), 2) if self._crosses(orders, station, p, q, here))
+
+    def _crosses(self, orders, station: str, p: str, q: str, here) -> bool:
+        """Whether lines p and q cross where they meet at `station`.
+
+        Slots are counted along the normal of the direction leaving the station. Two lines that
+        arrive side by side and leave side by side must swap sides (they now face the other
+        way); two that part must each sit on the side of the turn it takes.
+        """
+        shared = sorted(set(here[p]) & set(here[q]))
+        if not shared:
+            return False  # they only touch at the station; no order changes that
+        first = shared[0]
+        side = self._outward(orders, station, first, p) - self._outward(orders, station, first, q)
+        if len(shared) == 2:
+            other = self._outward(orders, station, shared[1], p) - self._outward(orders, station, shared[1], q)
+            return (side > 0) == (other > 0)
+        exit_p = [e for e in here[p] if e != first]
+        exit_q = [e for e in here[q] if e != first]
+        if not exit_p or not exit_q:
+            return False  # one line ends here: it stops at the station, nothing to cross
+        return (self._turn(station, first, exit_p[0]) < self._turn(station, first, exit_q[0])) != (side > 0)
+
+    def _outward(self, orders, station: str, edge: tuple[str, str], persona: str) -> float:
+        """A line's slot on a stretch, counted along the normal of the direction leaving the station."""
+        line_order = orders[edge]
+        slot = line_order.index(persona) - (len(line_order) - 1) / 2
+        return slot if edge[0] == station else -slot
+
+    def _turn(self, station: str, into: tuple[str, str], out: tuple[str, str]) -> tuple[float, float]:
+        """Angle from the stretch a line arrives on to the one it leaves by (first piece, then chord)."""
+        return tuple((self._heading(station, out, k) - self._heading(station, into, k)) % (2 * math.pi) for k in (1, -1))
+
+    def _heading(self, station: str, edge: tuple[str, str], k: int) -> float:
+        path = self.paths[edge] if edge[0] == station else tuple(reversed(self.paths[edge]))
+        (x0, y0), (x1, y1) = path[0], path[k]
+        return math.atan2(y1 - y0, x1 - x0)
+
+
+# --- The key beside the map: stop list or legend ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A stop badge (numbered circle) or a line swatch, as it stands in the key."""
+
+    kind: Literal["stop", "line"]
+    colour: str
+    label: str = ""  # the stop number
+    dash: str = ""
+    at: Point = (0.0, 0.0)  # centre, filled in by layout_key
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    mark: Mark
+    heading: str  # offer title or persona name
+    detail: str  # phase and span, or the persona in a few words
+
+
+@dataclass(frozen=True)
+class TextLine:
+    text: str
+    x: float
+    y: float  # baseline
+    size: float
+    font: str  # a style of the theme's font set: regular, bold, italic
+
+
+@dataclass(frozen=True)
+class Key:
+    lines: tuple[TextLine, ...]
+    marks: tuple[Mark, ...]
+    bottom: float
+
+
+def layout_key(title: str, intro: str, entries: Sequence[KeyEntry], origin: Point, style: RouteStyle, measure: TextMeasure) -> Key:
+    """The key's text and marks from `origin` down, wrapped to the key's width with the shipped fonts."""
+    x, y = origin
+    width, size, step, title_size = style.key_width, style.key_size * PT, style.key_line, style.key_title_size * PT
+    lines: list[TextLine] = []
+    marks: list[Mark] = []
+    y = _paragraph(lines, title, x, y, width, title_size, title_size * 1.25, "bold", measure)
+    y = _paragraph(lines, intro, x, y + step * 0.4, width, size, step, "regular", measure) + step * 0.6
+    indent = 2 * style.stop_radius + size * 0.6
+    for entry in entries:
+        first_baseline = y + measure.ascent(size, "bold")
+        centre_y = first_baseline - (measure.ascent(size, "bold") - measure.descent(size, "bold")) / 2
+        marks.append(replace(entry.mark, at=_round_point((x + style.stop_radius, centre_y))))
+        y = _paragraph(lines, entry.heading, x + indent, y, width - indent, size, step, "bold", measure)
+        y = _paragraph(lines, entry.detail, x + indent, y, width - indent, size * 0.9, step * 0.9, "regular", measure) + step * 0.5
+    return Key(tuple(lines), tuple(marks), round(y, PRECISION))
+
+
+def _paragraph(out: list[TextLine], text: str, x: float, top: float, width: float, size: float, step: float, font: str, measure: TextMeasure) -> float:
+    """Append the wrapped lines of `text` below `top`; return the new top."""
+    if not text.strip():
+        return top
+    wrapped = measure.wrap(" ".join(text.split()), width, size, font)
+    baseline = top + measure.ascent(size, font)
+    for i, line in enumerate(wrapped):
+        out.append(TextLine(line, round(x, PRECISION), round(baseline + i * step, PRECISION), size, font))
+    return top + (len(wrapped) - 1) * step + measure.ascent(size, font) + measure.descent(size, font)

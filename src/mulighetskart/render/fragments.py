@@ -1,0 +1,634 @@
+"""CMS fragment package: one HTML fragment per item, a manifest, illustrations, a changelog.
+
+Three steps: draw the illustrations (through the map and journey contracts), plan the
+package (items, slugs, relations, HTML, manifest, changelog: pure, it writes nothing and
+reads only the templates), write it.
+Every fragment is passed through the one nh3 allowlist as its last step, so whatever the
+templates or the content hold, only CMS-safe HTML leaves this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import posixpath
+import re
+import subprocess
+import unicodedata
+import uuid
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields, replace
+from functools import cache
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import jinja2
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from .. import __version__
+from ..build import Job, Target, load_target
+from ..content.fields import ID_PATTERN, Doc, Loc, MaxLen, MinLen, located
+from ..content.model import Content
+from ..errors import BuildError, ContentError, Problem
+from ..layout.journey import span_label
+from ..publish import Writer, json_bytes
+from ..theme import Theme, load_theme
+from .changelog import Changes, Previous, changelog_doc, compare, dated, read_previous, summary_text, tombstones
+from .markup import markdown_html, sanitise
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_FILE = "manifest.schema.json"
+TYPES = ("category", "offer", "persona", "financing", "page")
+# The namespace of every item uuid; changing it would make a CMS see every item as new.
+ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://www.imdi.no/mulighetskart/")
+MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+WEB_SCHEMES = ("http", "https", "mailto")
+CHANGELOG_WORDS = ("line", "changed", "added_one", "added_many", "removed", "nothing", "first")
+
+Slug = Annotated[str, ID_PATTERN]
+Text = Annotated[str, MinLen(1)]
+
+
+# ---- the theme section (layouts/theme.yaml, targets.fragments) ----
+
+@dataclass(frozen=True)
+class PageSpec:
+    slug: Slug
+    title: Text
+    summary: Annotated[Text, MaxLen(200)]
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class Pages:
+    about: PageSpec
+    map: PageSpec
+    journeys: PageSpec
+    cefr: PageSpec
+    glossary: PageSpec
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class Illustration:
+    name: Annotated[Text, Doc("file name stem; {persona} is the persona id")]
+    alt: Annotated[Text, Doc("alternative text; {name} is the persona's name")]
+    caption: str
+    width_px: Annotated[int, Doc("width of the PNG version")]
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class Illustrations:
+    map: Illustration
+    timeline: Illustration
+    route: Illustration
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class FragmentsStyle:
+    fragment_url: Annotated[Text, Doc("where a fragment goes, with {type} and {slug}")]
+    asset_url: Annotated[Text, Doc("where an illustration goes, with {name}, {hash} and {ext}")]
+    hash_length: Annotated[int, Doc("hex digits of the content hash in asset names")]
+    package_name: Slug
+    pages: Pages
+    illustrations: Illustrations
+    types: Annotated[dict[str, str], Doc("Norwegian name of each item type")]
+    labels: Annotated[dict[str, str], Doc("wording inside fragments and the preview")]
+    changelog: Annotated[dict[str, str], Doc("wording of the one-line change summary")]
+    loc: Loc = located()
+
+
+def check_style(style: FragmentsStyle) -> None:
+    """What the converter cannot see: placeholders in patterns, every type named, counts."""
+    problems = []
+    need = {"fragment_url": ("{type}", "{slug}"), "asset_url": ("{name}", "{hash}", "{ext}")}
+    for name, parts in need.items():
+        value = getattr(style, name)
+        missing = [p for p in parts if p not in value]
+        if missing or value.startswith(("/", "..")) or "/../" in value:
+            problems.append(Problem(style.loc.of(name), f"'{value}' must be a relative path with {', '.join(parts)}"))
+    if not style.fragment_url.endswith(".html"):
+        problems.append(Problem(style.loc.of("fragment_url"), "fragment files must end in .html"))
+    if not 8 <= style.hash_length <= 64:
+        problems.append(Problem(style.loc.of("hash_length"), "hash_length must be between 8 and 64"))
+    for t in TYPES:
+        if t not in style.types:
+            problems.append(Problem(style.loc.of("types"), f"no name for the item type '{t}'"))
+    for section, keys in (("changelog", CHANGELOG_WORDS), ("labels", ("persona_title",))):
+        problems += [Problem(style.loc.of(section), f"missing wording '{k}'") for k in keys if k not in getattr(style, section)]
+    if problems:
+        raise ContentError(problems)
+
+
+# ---- what flows between the steps ----
+
+@dataclass(frozen=True)
+class Generator:
+    name: str
+    version: str
+    commit: str
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One illustration file: the SVG or the PNG of a map, timeline or route."""
+
+    owner: str  # item id
+    role: str  # map | timeline | route
+    file: str
+    media_type: str
+    alt: str
+    caption: str
+    data: bytes = field(repr=False)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Stub:
+    """An item before its HTML: identity, place in the tree and relations."""
+
+    id: str
+    type: str
+    slug: str
+    title: str
+    summary: str
+    file: str
+    parent: str | None
+    order: int
+    relations: tuple[str, ...]
+    template: str
+    source: object = field(repr=False, compare=False)  # the content item (None for pages)
+
+
+@dataclass(frozen=True)
+class Link:
+    href: str
+    text: str
+    target: str | None = None  # item id for cross-links
+
+
+@dataclass(frozen=True)
+class Fragment:
+    stub: Stub
+    html: str
+    links: tuple[Link, ...]
+    cross_links: tuple[Link, ...]
+    assets: tuple[Asset, ...]
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.html.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Package:
+    files: tuple[tuple[str, bytes], ...]
+    fragments: tuple[Fragment, ...]
+    changes: Changes
+    summary: str
+
+
+# ---- the target ----
+
+def run(job: Job, out: Writer) -> None:
+    style: FragmentsStyle = job.theme.section("fragments")
+    check_style(style)
+    previous = read_previous(job.since or job.previous)
+    assets = draw_assets(job.content, job.theme, style)
+    schema = (job.theme.layouts / "fragments" / SCHEMA_FILE).read_bytes()
+    package = plan_package(job.content, job.theme, style, assets, schema, previous, job.date.isoformat(), generator())
+    for path, data in package.files:
+        out.write(path, data)
+
+
+# Not cached between builds: the changelog depends on the previous output.
+TARGET = Target(name="fragments", style=FragmentsStyle, run=run, cacheable=False)
+
+
+@cache
+def generator() -> Generator:
+    """This program and the commit it was built from (HEAD of its checkout; stable for one checkout)."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=10, check=False)
+        commit = done.stdout.strip() if done.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return Generator("mulighetskart", __version__, commit if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit) else "unknown")
+
+
+# ---- step 1: illustrations, through the other targets' contracts ----
+
+def draw_assets(content: Content, theme: Theme, style: FragmentsStyle) -> tuple[Asset, ...]:
+    try:
+        from .journeys import route_svg, timeline_svg
+        from .map_svg import map_svg, svg_to_png
+    except ImportError as exc:
+        raise BuildError(f"the fragments target needs the map and journey renderers: {exc}") from exc
+    theme = with_sections(theme, ("map", "journeys"))
+    spec = style.illustrations
+    # SVGs one after the other (timeline_svg points fontconfig at the shipped fonts for its run) ...
+    drawn = [Drawn(f"page:{style.pages.map.slug}", "map", spec.map, {}, map_svg(content, theme))]
+    for p in content.personas:
+        names = {"persona": p.id, "name": p.name}
+        drawn.append(Drawn(f"persona:{p.id}", "timeline", spec.timeline, names, timeline_svg(content, theme, p.id)))
+        drawn.append(Drawn(f"persona:{p.id}", "route", spec.route, names, route_svg(content, theme, p.id)))
+    # ... and the PNGs side by side: rsvg-convert runs in its own process.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(drawn), os.cpu_count() or 1))) as pool:
+        pngs = list(pool.map(lambda d: svg_to_png(d.svg, d.spec.width_px), drawn))
+    return tuple(a for d, png in zip(drawn, pngs, strict=True) for a in d.assets(style, png))
+
+
+def with_sections(theme: Theme, names: tuple[str, ...]) -> Theme:
+    """The theme with these targets' sections too, converted once here rather than on every
+    call to their functions (a fragments-only build loads no other section)."""
+    missing = {name: load_target(name).style for name in names if name not in theme.sections}
+    if not missing:
+        return theme
+    extra = load_theme(theme.layouts, {k: v for k, v in missing.items() if v})
+    return replace(theme, sections={**theme.sections, **extra.sections})
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """An illustration as drawn, before it has its PNG and file names."""
+
+    owner: str
+    role: str
+    spec: Illustration
+    names: dict[str, str]
+    svg: str = field(repr=False)
+
+    def assets(self, style: FragmentsStyle, png: bytes) -> list[Asset]:
+        try:
+            stem, alt, caption = (text.format_map(self.names) for text in (self.spec.name, self.spec.alt, self.spec.caption))
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ContentError([Problem(self.spec.loc.at, f"unknown placeholder {exc} in the {self.role} illustration (use {{persona}} or {{name}})")]) from exc
+        out = []
+        for ext, data in (("svg", self.svg.encode("utf-8")), ("png", png)):
+            digest = hashlib.sha256(data).hexdigest()[: style.hash_length]
+            path = style.asset_url.format(name=slugify(stem), hash=digest, ext=ext)
+            out.append(Asset(self.owner, self.role, path, MEDIA_TYPES[ext], alt, caption, data))
+        return out
+
+
+# ---- step 2: the plan (pure) ----
+
+def plan_package(content: Content, theme: Theme, style: FragmentsStyle, assets: tuple[Asset, ...], schema: bytes,
+                 previous: Previous | None, date: str, gen: Generator) -> Package:
+    """Every file of the package, from data only (it reads no file but the templates)."""
+    stubs = plan_stubs(content, style)
+    env = environment(theme.layouts)
+    site = Site(content, theme, style, stubs, assets)
+    fragments = tuple(render_fragment(env, site, stub) for stub in stubs)
+    language = content.guide.language
+    stamp = f"{date}T00:00:00Z"
+    records = [record(f, language) for f in fragments]
+    changes = compare(records, previous)
+    records = dated(records, previous, changes, stamp)
+    export_id = f"{style.package_name}-{date.replace('-', '')}-{_digest(records)[:12]}"
+    head = {"schema_version": SCHEMA_VERSION, "export_id": export_id, "generated_at": stamp}
+    manifest = {
+        "$schema": SCHEMA_FILE, **head,
+        "generator": {"name": gen.name, "version": gen.version, "commit": gen.commit},
+        "language": language,
+        "title": content.guide.title,
+        "items": records,
+        "tombstones": tombstones(previous, changes, {r["id"] for r in records}, stamp),
+    }
+    summary = summary_text(changes, style.changelog)
+    changelog = changelog_doc(changes, records, previous, head, summary)
+    files = [(f.stub.file, f.html.encode("utf-8")) for f in fragments]
+    files += sorted({(a.file, a.data) for a in assets})
+    files += [
+        ("manifest.json", _json(manifest)),
+        (SCHEMA_FILE, schema),
+        ("fragments.ndjson", ndjson(fragments, language)),
+        ("changelog.json", json_bytes(changelog)),
+        ("preview/index.html", preview(env, site, fragments, changes, manifest, summary).encode("utf-8")),
+        ("IMPORT.md", import_guide(env, style, fragments, json.loads(schema), manifest, summary).encode("utf-8")),
+    ]
+    zip_name = f"{style.package_name}.zip"
+    archive = zip_bytes(files, date)
+    files += [(zip_name, archive), (f"{zip_name}.sha256", f"{hashlib.sha256(archive).hexdigest()}  {zip_name}\n".encode())]
+    return Package(tuple(files), fragments, changes, summary)
+
+
+def plan_stubs(content: Content, style: FragmentsStyle) -> tuple[Stub, ...]:
+    """Every item in import order (parents before children), with its place in the tree."""
+    pages = style.pages
+    map_id = f"page:{pages.map.slug}"
+    specs = [(f.name, getattr(pages, f.name)) for f in fields(Pages) if f.name != "loc"]
+    stubs = [_stub(style, "page", spec.slug, spec.title, spec.summary, None, i, (), f"page-{name}.html.j2", None) for i, (name, spec) in enumerate(specs)]
+    categories = sorted(content.categories, key=lambda c: (c.order, c.id))
+    stubs += [_stub(style, "category", c.id, c.title, c.summary, map_id, i, (), "category.html.j2", c) for i, c in enumerate(categories)]
+    for c in categories:
+        stubs += [_stub(style, "offer", o.id, o.title, o.summary, f"category:{c.id}", i, offer_relations(o), "offer.html.j2", o)
+                  for i, o in enumerate(content.offers_in(c.id))]
+    home = next((f"category:{c.id}" for c in categories if c.zone == "livelihood"), map_id)
+    stubs += [_stub(style, "financing", f.id, f.title, f.summary, home, i, (), "financing.html.j2", f) for i, f in enumerate(content.financing)]
+    journeys, title = f"page:{pages.journeys.slug}", style.labels["persona_title"]
+    stubs += [_stub(style, "persona", p.id, title.format(name=p.name), p.summary, journeys, i, persona_relations(p), "persona.html.j2", p)
+              for i, p in enumerate(content.personas)]
+    return tuple(stubs)
+
+
+def _stub(style, type_, slug, title, summary, parent, order, relations, template, source) -> Stub:
+    return Stub(f"{type_}:{slug}", type_, slug, title, summary, style.fragment_url.format(type=type_, slug=slug), parent, order, relations, template, source)
+
+
+def offer_relations(o) -> tuple[str, ...]:
+    ids = [*(f"offer:{i}" for i in (*o.combines_with, *o.leads_to)), *(f"financing:{i}" for i in o.livelihood), *(f"category:{i}" for i in o.holds)]
+    return tuple(dict.fromkeys(ids))
+
+
+def persona_relations(p) -> tuple[str, ...]:
+    ids = [f"offer:{o}" for ph in p.journey for o in ph.offers] + [f"financing:{f}" for ph in p.journey for f in ph.livelihood]
+    return tuple(dict.fromkeys(ids))
+
+
+def item_uuid(item_id: str) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, item_id))
+
+
+# ---- HTML ----
+
+def environment(layouts: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(layouts) / "fragments"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=True),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters["prefix"] = lambda item_id, kind: f"{kind}:{item_id}"
+    return env
+
+
+@dataclass(frozen=True)
+class Site:
+    """What templates may look up: items by id, labels, content, reverse relations."""
+
+    content: Content
+    theme: Theme
+    style: FragmentsStyle
+    stubs: tuple[Stub, ...]
+    assets: tuple[Asset, ...]
+
+    @property
+    def by_id(self) -> dict[str, Stub]:
+        return {s.id: s for s in self.stubs}
+
+    def context(self, stub: Stub) -> dict:
+        c, by_id = self.content, self.by_id
+        cefr = {lvl.level: lvl.title for lvl in c.cefr}
+        return {
+            "content": c,
+            "item": stub.source,
+            "lb": {**self.theme.labels, **self.style.labels},
+            "href": lambda target: relative(stub.file, by_id[target].file),
+            "title": lambda target: by_id[target].title,
+            "summary": lambda target: by_id[target].summary,
+            "actor": c.actor,
+            "source": c.source,
+            "cefr": lambda level: f"{level} ({cefr[level]})" if level in cefr else level,
+            "span": lambda phase: span_label(phase, self.theme),
+            "md": markdown,
+            "assets": [
+                {"role": a.role, "src": relative(stub.file, a.file), "alt": a.alt, "caption": a.caption}
+                for a in self.assets if a.owner == stub.id and a.media_type == "image/png"
+            ],
+            "categories": sorted(c.categories, key=lambda x: (x.order, x.id)),
+            "financing_ids": [f"financing:{f.id}" for f in c.financing],
+            "persona_ids": [s.id for s in self.stubs if s.type == "persona"],
+            "personas_with": lambda offer_id: [f"persona:{p.id}" for p in c.personas if any(offer_id in ph.offers for ph in p.journey)],
+            "offers_using": lambda fin_id: [s.id for s in self.stubs if s.type == "offer" and fin_id in s.source.livelihood],
+            "programmes_holding": lambda cat_id: [s.id for s in self.stubs if s.type == "offer" and cat_id in s.source.holds],
+        }
+
+
+def render(env: jinja2.Environment, template: str, context: dict, what: str) -> str:
+    """A template's output; a mistake in it (an unknown label, say) is a BuildError naming the file."""
+    try:
+        return env.get_template(template).render(context)
+    except (jinja2.TemplateError, KeyError, AttributeError) as exc:
+        raise BuildError(f"layouts/fragments/{template}: {type(exc).__name__}: {exc} (while rendering {what})") from exc
+
+
+def render_fragment(env: jinja2.Environment, site: Site, stub: Stub) -> Fragment:
+    html = finish(render(env, stub.template, site.context(stub), stub.id))
+    links, cross = classify_links(stub, html, {s.file: s.id for s in site.stubs}, {a.file for a in site.assets})
+    return Fragment(stub, html, links, cross, tuple(a for a in site.assets if a.owner == stub.id))
+
+
+@cache
+def _heading_parser() -> MarkdownIt:
+    return MarkdownIt("commonmark")
+
+
+def markdown(text: str, level: int) -> Markup:
+    """Markdown for a spot under a heading of `level` (1 = the top): its first heading becomes level + 1."""
+    levels = [int(t.tag[1]) for t in _heading_parser().parse(text or "") if t.type == "heading_open"]
+    # Never shift up: markdown_html renames level by level, so h3→h2 would then go on to h1.
+    # A first heading that sits too deep is lifted by relevel() instead.
+    shift = max(0, level + 1 - min(levels)) if levels else 0
+    return Markup(markdown_html(text or "", shift_headings=shift))
+
+
+def finish(raw: str) -> str:
+    """Sanitise with the one allowlist, fix heading levels and ids, drop blank lines."""
+    html = relevel(sanitise(raw))
+    html = "\n".join(line for line in html.splitlines() if line.strip()) + "\n"
+    if sanitise(html) != html:  # a template or relevel() produced something nh3 would change
+        raise BuildError("a fragment is not stable under the HTML allowlist; check the templates in layouts/fragments/")
+    return html
+
+
+_HEADING = re.compile(r"<h([1-6])(?:\s[^>]*)?>(.*?)</h\1>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def relevel(html: str) -> str:
+    """Headings start at h2 and never skip a level (at most h4); each gets a unique id."""
+    prev, used = 1, set()
+
+    def fix(m: re.Match) -> str:
+        nonlocal prev
+        level = max(2, min(int(m[1]), prev + 1, 4))
+        prev = level
+        base = slugify(unescape(_TAG.sub("", m[2]))) or "avsnitt"
+        anchor, n = base, 2
+        while anchor in used:
+            anchor, n = f"{base}-{n}", n + 1
+        used.add(anchor)
+        return f'<h{level} id="{anchor}">{m[2]}</h{level}>'
+
+    return _HEADING.sub(fix, html)
+
+
+_NORDIC = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o", "Å": "a", "–": "-", "—": "-"})
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text.translate(_NORDIC)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def relative(from_file: str, to_file: str) -> str:
+    """Always up to the package root and down again ('../offer/amo.html', even between two
+    offers), so an importer can rewrite every link with one rule."""
+    folder = posixpath.dirname(from_file)
+    return posixpath.join(*[".."] * (folder.count("/") + 1), to_file) if folder else to_file
+
+
+class _Refs(HTMLParser):
+    """Collects <a href> with their text and <img src> from a fragment."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[str, str]] = []
+        self.images: list[str] = []
+        self._open: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "a" and a.get("href") is not None:
+            self._open = [a["href"], ""]
+        elif tag == "img":
+            self.images.append(a.get("src") or "")
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._open is not None:
+            self.links.append((self._open[0], " ".join(self._open[1].split())))
+            self._open = None
+
+
+def classify_links(stub: Stub, html: str, files: dict[str, str], asset_files: set[str]) -> tuple[tuple[Link, ...], tuple[Link, ...]]:
+    """External links and cross-links (with their target ids); a relative link to nothing is an error."""
+    refs = _Refs()
+    refs.feed(html)
+    refs.close()
+    external, cross = [], []
+    here = posixpath.dirname(stub.file)
+    for href, text in refs.links:
+        if urlsplit(href).scheme in WEB_SCHEMES:
+            external.append(Link(href, text))
+            continue
+        target = files.get(posixpath.normpath(posixpath.join(here, href)))
+        if target is None:
+            raise BuildError(f"{stub.id}: the link '{href}' points to no fragment; write links in the content as full https:// addresses")
+        cross.append(Link(href, text, target))
+    for src in refs.images:
+        if not urlsplit(src).scheme and posixpath.normpath(posixpath.join(here, src)) not in asset_files:
+            raise BuildError(f"{stub.id}: the image '{src}' is not part of the package; use a full https:// address")
+    return tuple(dict.fromkeys(external)), tuple(dict.fromkeys(cross))
+
+
+# ---- manifest, ndjson, preview, import guide, zip ----
+
+def record(f: Fragment, language: str) -> dict:
+    s = f.stub
+    return {
+        "id": s.id, "uuid": item_uuid(s.id), "type": s.type, "slug": s.slug, "title": s.title, "summary": s.summary,
+        "language": language, "file": s.file, "sha256": f.sha256, "date_modified": None, "parent": s.parent, "order": s.order,
+        "relations": list(s.relations),
+        "assets": [{"file": a.file, "media_type": a.media_type, "sha256": a.sha256, "role": a.role, "alt": a.alt, "caption": a.caption} for a in f.assets],
+        "links": [{"url": link.href, "text": link.text} for link in f.links],
+        "cross_links": [{"href": link.href, "target": link.target, "text": link.text} for link in f.cross_links],
+    }
+
+
+def _json(data) -> bytes:
+    """JSON in the order written (the manifest reads top-down), UTF-8, trailing newline."""
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _digest(records: list[dict]) -> str:
+    stable = [{k: v for k, v in r.items() if k != "date_modified"} for r in records]
+    return hashlib.sha256(json.dumps(stable, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def ndjson(fragments: tuple[Fragment, ...], language: str) -> bytes:
+    lines = [
+        json.dumps({"id": f.stub.id, "uuid": item_uuid(f.stub.id), "type": f.stub.type, "title": f.stub.title, "language": language,
+                    "file": f.stub.file, "html": f.html, "sha256": f.sha256}, ensure_ascii=False)
+        for f in fragments
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def standalone_page(layouts: Path, title: str, html: str, language: str = "nb", summary: str = "") -> str:
+    """A fragment on its own page (<html lang>…<main><h1>), as a CMS would show it."""
+    return render(environment(layouts), "wrapper.html.j2", {"title": title, "summary": summary, "html": Markup(html), "language": language}, title)
+
+
+def anchor_of(item_id: str) -> str:
+    return item_id.replace(":", "-")
+
+
+def preview_html(f: Fragment) -> str:
+    """The fragment as the preview page shows it: ids made unique, cross-links to in-page anchors."""
+    prefix = anchor_of(f.stub.id)
+    html = re.sub(r' id="([^"]+)"', lambda m: f' id="{prefix}--{m[1]}"', f.html)
+    targets = {link.href: link.target for link in f.cross_links}
+    html = re.sub(r'<a href="([^"]*)">', lambda m: f'<a href="#{anchor_of(targets[m[1]])}">' if m[1] in targets else m[0], html)
+    here = posixpath.dirname(f.stub.file)
+
+    def move(m: re.Match) -> str:
+        src = m[1]
+        return m[0] if urlsplit(src).scheme else f'src="{relative("preview/index.html", posixpath.normpath(posixpath.join(here, src)))}"'
+
+    return re.sub(r'src="([^"]*)"', move, html)
+
+
+def preview(env, site: Site, fragments, changes: Changes, manifest: dict, summary: str) -> str:
+    entries = [{
+        "id": f.stub.id, "anchor": anchor_of(f.stub.id), "title": f.stub.title, "summary": f.stub.summary, "file": f.stub.file,
+        "type_label": site.style.types[f.stub.type], "status": changes.status(f.stub.id), "html": Markup(preview_html(f)),
+    } for f in fragments]
+    return render(env, "preview.html.j2", {
+        "lb": {**site.theme.labels, **site.style.labels}, "language": manifest["language"], "guide_title": manifest["title"],
+        "export_id": manifest["export_id"], "generated_at": manifest["generated_at"], "summary_text": summary,
+        "entries": entries, "removed": list(changes.removed),
+    }, "the preview")
+
+
+def import_guide(env, style: FragmentsStyle, fragments, schema: dict, manifest: dict, summary: str) -> str:
+    def described(props: dict) -> list[tuple[str, str]]:
+        return [(name, spec.get("description", "")) for name, spec in props.items() if spec.get("description")]
+
+    example = next((f.stub.file for f in fragments if f.stub.type == "offer"), fragments[0].stub.file)
+    return render(env, "IMPORT.md.j2", {
+        "guide_title": manifest["title"], "export_id": manifest["export_id"], "generated_at": manifest["generated_at"], "summary_text": summary,
+        "counts": f"{len(fragments)} fragmenter", "fragment_url": style.fragment_url, "example_file": example, "zip_name": f"{style.package_name}.zip",
+        "top_fields": described(schema["properties"]), "item_fields": described(schema["$defs"]["item"]["properties"]),
+        "asset_fields": described(schema["$defs"]["asset"]["properties"]),
+    }, "IMPORT.md")
+
+
+def zip_bytes(files: list[tuple[str, bytes]], date: str) -> bytes:
+    """A zip that is the same bytes for the same files: sorted entries, fixed time and modes."""
+    year, month, day = (int(x) for x in date.split("-"))
+    stamp = (max(year, 1980), month, day, 0, 0, 0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            zf.writestr(info, data, compresslevel=9)
+    return buf.getvalue()

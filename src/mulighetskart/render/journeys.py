@@ -1,0 +1,515 @@
+"""Target `journeys` (Eksempelreiser): per persona a timeline and a route on the map.
+
+    OUT/journeys/<id>.dot        the timeline's Graphviz source (planned in layout/journey.py)
+    OUT/journeys/<id>.svg        the timeline laid out by `dot`, <title>/<desc> on the root
+    OUT/journeys/<id>-rute.svg   the persona's route on the possibility map
+    OUT/journeys/alle-reiser.svg every route on one map, one colour and legend entry each
+    and a PNG preview next to each SVG.
+
+`dot` finds the shipped fonts through a generated fontconfig file (FONTCONFIG_FILE) that
+puts fonts/ ahead of the system's fonts, so it measures the text the SVG shows. The SVGs
+embed subsets of the same fonts, as the map does. The slow steps (dot, rsvg-convert) run
+side by side in threads while the main thread plans the routes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+from xml.sax.saxutils import escape, quoteattr
+
+import graphviz
+import svgwrite
+
+from ..build import Job, Target, build_date
+from ..content.fields import COLOUR, Doc, Loc, MinLen, located
+from ..content.model import Content, Persona
+from ..errors import BuildError, MissingToolError
+from ..layout.journey import JourneyLabels, TimelineStyle, journey_text, span_label, timeline_graph
+from ..layout.map import PT, MapLayout, layout_map
+from ..layout.routes import Journey, Key, KeyEntry, Mark, RouteStyle, Station, layout_key, plan_routes
+from ..layout.text import TextMeasure
+from ..publish import Writer
+from ..theme import Theme, load_theme
+from .map_svg import font_face_css, map_style, map_svg, svg_to_png
+
+INSTALL_GRAPHVIZ = "install with: apt-get install graphviz (Debian/Ubuntu) or brew install graphviz (macOS)"
+ALL_ROUTES = "alle-reiser"
+FONT_STYLES = ("regular", "bold", "italic")  # what the timelines, the keys and the map draw
+DIGITS = "0123456789"
+SVG_NS = "http://www.w3.org/2000/svg"
+INKSCAPE = "http://www.inkscape.org/namespaces/inkscape"
+FOREIGN_NS = {"http://www.w3.org/1999/xlink": "xlink", "http://www.w3.org/XML/1998/namespace": "xml", INKSCAPE: "inkscape"}
+ROOT_TAG = re.compile(r"<svg\b[^>]*>")
+
+# fontconfig for `dot`: the shipped fonts first (they win over a system copy of the same
+# family), then the system configuration for fallback glyphs; caches in the temporary folder.
+FONTS_CONF = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <dir>{fonts}</dir>
+  <cachedir>{cache}</cachedir>
+  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+</fontconfig>
+"""
+
+
+@dataclass(frozen=True)
+class JourneysStyle:
+    """targets.journeys in layouts/theme.yaml."""
+
+    png_width: Annotated[int, Doc("px width of the PNG previews")]
+    persona_colours: Annotated[tuple[Annotated[str, COLOUR], ...], MinLen(1), Doc("route colour per persona, in content order")]
+    dashes: Annotated[tuple[str, ...], MinLen(1), Doc("stroke-dasharray for each round through the colours")]
+    timeline: TimelineStyle
+    route: RouteStyle
+    labels: JourneyLabels
+    loc: Loc = located()
+
+
+# --- The contract other targets call ---------------------------------------------------------
+
+
+def timeline_dot(content: Content, theme: Theme, persona_id: str) -> str:
+    """The Graphviz source of a persona's timeline."""
+    style = journeys_style(theme)
+    return timeline_graph(content, theme, _persona(content, persona_id), style.timeline, style.labels).source
+
+
+def timeline_svg(content: Content, theme: Theme, persona_id: str) -> str:
+    """The timeline laid out by `dot`, with a root <title> and <desc> (the journey as text)."""
+    style = journeys_style(theme)
+    persona = _persona(content, persona_id)
+    source = timeline_graph(content, theme, persona, style.timeline, style.labels).source
+    with shipped_fonts(theme):
+        return _timeline_svg(content, theme, style, persona, source, font_css(content, theme, style))
+
+
+def route_svg(content: Content, theme: Theme, persona_id: str) -> str:
+    """The possibility map with this persona's route: offers numbered in journey order."""
+    base = _map_base(content, theme)
+    return route_document(theme, base, _route_view(content, theme, _persona(content, persona_id), base))
+
+
+def all_routes_svg(content: Content, theme: Theme) -> str:
+    """Every persona's route on one map, each in its own colour, with a legend."""
+    base = _map_base(content, theme)
+    return route_document(theme, base, _all_routes_view(content, theme, base))
+
+
+_LAST_MAP: list[tuple[Content, Theme, MapBase]] = []
+
+
+def _map_base(content: Content, theme: Theme) -> MapBase:
+    """The map for the contract functions, drawn once for a run of calls with the same content
+    and theme (the handbook and the fragments ask for every persona's route in turn). Kept by
+    identity, holding both objects, so a new content or theme always draws anew."""
+    for seen_content, seen_theme, base in _LAST_MAP:
+        if seen_content is content and seen_theme is theme:
+            return base
+    base = MapBase.of(content, theme, journeys_style(theme), build_date(content))
+    _LAST_MAP[:] = [(content, theme, base)]
+    return base
+
+
+# --- The target --------------------------------------------------------------------------------
+
+
+def run(job: Job, out: Writer) -> None:
+    content, theme = job.content, job.theme
+    style = journeys_style(theme)
+    measure = TextMeasure.from_theme(theme)
+    sources = {p.id: timeline_graph(content, theme, p, style.timeline, style.labels, measure).source for p in content.personas}
+    fonts = font_css(content, theme, style)  # before the threads: they all use its cached font subsets
+    png = {"width_px": style.png_width, "font_dirs": [theme.font_path("regular").parent]}
+    with shipped_fonts(theme), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        timelines = {p.id: pool.submit(_timeline_files, content, theme, style, p, sources[p.id], fonts, png) for p in content.personas}
+        base = MapBase.of(content, theme, style, job.date)
+        views = {f"{p.id}-rute": _route_view(content, theme, p, base) for p in content.personas}
+        views[ALL_ROUTES] = _all_routes_view(content, theme, base)
+        routes = {stem: route_document(theme, base, view) for stem, view in views.items()}
+        previews = {stem: pool.submit(svg_to_png, without_fonts(svg), **png) for stem, svg in routes.items()}
+        for persona in content.personas:
+            svg, preview = timelines[persona.id].result()
+            out.write(f"{persona.id}.dot", sources[persona.id])
+            out.write(f"{persona.id}.svg", svg)
+            out.write(f"{persona.id}.png", preview)
+        for stem, svg in routes.items():
+            out.write(f"{stem}.svg", svg)
+            out.write(f"{stem}.png", previews[stem].result())
+
+
+TARGET = Target(name="journeys", style=JourneysStyle, run=run)
+
+
+def journeys_style(theme: Theme) -> JourneysStyle:
+    """The theme's targets.journeys section, loaded on demand when the theme was loaded for
+    other targets (the handbook and the fragments call the contract functions)."""
+    if "journeys" in theme.sections:
+        return theme.section("journeys")
+    return load_theme(theme.layouts, {"journeys": JourneysStyle}).section("journeys")
+
+
+def _persona(content: Content, persona_id: str) -> Persona:
+    for persona in content.personas:
+        if persona.id == persona_id:
+            return persona
+    raise BuildError(f"no persona '{persona_id}' in the content")
+
+
+# --- Timeline: dot → SVG ----------------------------------------------------------------------
+
+
+@contextmanager
+def shipped_fonts(theme: Theme) -> Iterator[Path]:
+    """Point fontconfig (and so `dot`) at a generated config that finds the theme's fonts first."""
+    with tempfile.TemporaryDirectory(prefix="mulighetskart-fonts-") as tmp:
+        conf = Path(tmp) / "fonts.conf"
+        fonts = theme.font_path("regular").parent
+        conf.write_text(FONTS_CONF.format(fonts=escape(str(fonts)), cache=escape(str(Path(tmp) / "cache"))), encoding="utf-8")
+        before = os.environ.get("FONTCONFIG_FILE")
+        os.environ["FONTCONFIG_FILE"] = str(conf)
+        try:
+            yield conf
+        finally:
+            if before is None:
+                os.environ.pop("FONTCONFIG_FILE", None)
+            else:
+                os.environ["FONTCONFIG_FILE"] = before
+
+
+def _timeline_files(content: Content, theme: Theme, style: JourneysStyle, persona: Persona, source: str, fonts: str, png: dict) -> tuple[str, bytes]:
+    svg = _timeline_svg(content, theme, style, persona, source, fonts)
+    return svg, svg_to_png(without_fonts(svg), **png)
+
+
+STYLE_ELEMENT = re.compile(r"<style>[^<]*</style>")
+
+
+def without_fonts(svg: str) -> str:
+    """The SVG for rsvg-convert: it ignores @font-face (it gets the fonts from fontconfig), but
+    parsing the embedded fonts would still cost it a tenth of a second per preview."""
+    return STYLE_ELEMENT.sub("", svg)
+
+
+def _timeline_svg(content: Content, theme: Theme, style: JourneysStyle, persona: Persona, source: str, fonts: str) -> str:
+    svg = run_dot(source, persona.id)
+    title = style.labels.timeline_title.format(name=persona.name)
+    return with_root_title(svg, f"{persona.id}-timeline", title, journey_text(content, theme, persona), fonts)
+
+
+def run_dot(source: str, what: str) -> str:
+    """SVG from `dot`; a missing program or a Graphviz error becomes a message, not a traceback."""
+    try:
+        return graphviz.pipe("dot", "svg", source.encode("utf-8"), quiet=True).decode("utf-8")
+    except graphviz.ExecutableNotFound as exc:
+        raise MissingToolError(f"Graphviz 'dot' was not found on PATH, needed for the journey timelines; {INSTALL_GRAPHVIZ}") from exc
+    except graphviz.CalledProcessError as exc:
+        detail = (exc.stderr or b"").decode("utf-8", "replace").strip() or f"exit status {exc.returncode}"
+        raise BuildError(f"Graphviz failed on the timeline for '{what}': {detail} (a broken Graphviz can be repaired; {INSTALL_GRAPHVIZ})") from exc
+
+
+def with_root_title(svg: str, ref: str, title: str, paragraphs: Sequence[str], font_css: str = "") -> str:
+    """Give the root <svg> a direct-child <title> and <desc> (dot nests its title in a <g>),
+    which WeasyPrint and screen readers read; label the image by them; embed the fonts."""
+    tag = ROOT_TAG.search(svg)
+    if tag is None:
+        raise BuildError(f"Graphviz gave no SVG for '{ref}'")
+    opening = tag.group(0)[:-1] + f' xml:lang="nb" role="img" aria-labelledby={quoteattr(f"{ref}-title {ref}-desc")}>'
+    head = (f"\n<title id={quoteattr(ref + '-title')}>{escape(title)}</title>"
+            f"\n<desc id={quoteattr(ref + '-desc')}>{escape(chr(10).join(paragraphs))}</desc>")
+    if font_css:
+        head += f"\n<defs><style>{escape(font_css)}</style></defs>"
+    return svg[: tag.start()] + opening + head + svg[tag.end():]
+
+
+def font_css(content: Content, theme: Theme, style: JourneysStyle) -> str:
+    """@font-face rules with subsets of the shipped fonts (made by the map's subsetter), so
+    browsers and WeasyPrint draw exactly the fonts the text was measured with.
+
+    One character set serves every journey SVG: all text of the content and of the theme's
+    wording, a superset of what any of them draws, the map included. Subsetting is slow and
+    cached by text, so a build pays for it once per font style.
+    """
+    if not map_style(theme).embed_fonts:
+        return ""
+    words = [*_strings(content), *_strings(theme.labels), *_strings(style.labels), *_strings(map_style(theme).text), DIGITS]
+    chars = "".join(sorted(set("".join(words)) - set("\n\r\t")))
+    return font_face_css(theme, dict.fromkeys(FONT_STYLES, chars))
+
+
+def _strings(value) -> Iterator[str]:
+    """Every text inside a model value: dataclass fields, tuples, mappings, strings, numbers."""
+    if isinstance(value, str):
+        yield value
+    elif dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            if f.name != "loc":
+                yield from _strings(getattr(value, f.name))
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, tuple | list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        yield str(value)
+
+
+# --- Routes on the map ------------------------------------------------------------------------
+#
+# The map comes from the map target (map_svg) and sits unchanged in a nested <svg>. The
+# route view adds, in the map's own coordinates (mm): a veil that fades every offer not
+# on the route (a full-size path with the route's boxes cut out), the metro lines (masked
+# so they run under the boxes they stop at), outlines and numbered badges on the stops.
+# The key (stop list or legend) stands to the right of the map.
+
+
+@dataclass(frozen=True)
+class MapBase:
+    """The possibility map, drawn once per build: its SVG, size, and where each offer stands."""
+
+    drawing: ET.Element  # the map's <svg>, ready to nest; shared by every view, never changed
+    box: tuple[float, float, float, float]  # the map's viewBox: x, y, width, height (mm)
+    stations: Mapping[str, Station]
+    fonts: str  # @font-face rules for the map's text and ours ("" when the theme embeds none)
+    measure: TextMeasure
+    style: JourneysStyle  # the journeys' theme section, for everything drawn over the map
+
+    @classmethod
+    def of(cls, content: Content, theme: Theme, style: JourneysStyle, date: dt.date) -> MapBase:
+        measure = TextMeasure.from_theme(theme)
+        layout = layout_map(content, map_style(theme), measure, date)
+        fonts = font_css(content, theme, style)
+        drawing = _plain(ET.fromstring(map_svg(content, theme, date=date)))
+        box = _view_box(drawing)
+        if fonts:  # one set of @font-face rules for the map's text and ours: a second set would shadow the first
+            _drop_styles(drawing)
+        for name, value in zip(("x", "y", "width", "height"), box, strict=True):
+            drawing.set(name, _n(value))
+        return cls(drawing, box, stations_of(layout), fonts, measure, style)
+
+
+@dataclass(frozen=True)
+class RouteView:
+    """What a route view draws over the map, and its key."""
+
+    ref: str  # prefix of the ids in the document
+    title: str
+    paragraphs: tuple[str, ...]  # the <desc>
+    overlay: tuple  # svgwrite elements in the map's coordinates
+    key: Key
+
+
+def _route_view(content: Content, theme: Theme, persona: Persona, base: MapBase) -> RouteView:
+    style = base.style
+    colour, dash = persona_colours(content, style)[persona.id]
+    route = plan_routes([journey_of(persona)], _stations_for(base, [persona]), 0).routes[0]
+    boxes = [base.stations[s.offer] for s in route.stops]
+    ref = f"{persona.id}-route"
+    overlay = (
+        _veil(base, boxes, style.route),
+        *_lines(ref, base, boxes, [(route, colour, dash)], style.route),
+        *(_outline(b, colour, style.route) for b in boxes),
+        *(_badge(base.measure, theme, style.route, Mark("stop", colour, str(s.number), at=(b.x, b.y))) for s, b in zip(route.stops, boxes, strict=True)),
+    )
+    entries = [KeyEntry(Mark("stop", colour, str(s.number)), content.offer(s.offer).title, _stop_detail(theme, persona, s.phase))
+               for s in route.stops]
+    title = style.labels.route_title.format(name=persona.name)
+    key = _layout_key(base, title, style.labels.route_intro, entries)
+    return RouteView(ref, title, journey_text(content, theme, persona), overlay, key)
+
+
+def _all_routes_view(content: Content, theme: Theme, base: MapBase) -> RouteView:
+    style = base.style
+    personas = content.personas
+    colours = persona_colours(content, style)
+    plan = plan_routes([journey_of(p) for p in personas], _stations_for(base, personas), style.route.line_width + style.route.line_gap)
+    boxes = [base.stations[o] for o in sorted({s.offer for r in plan.routes for s in r.stops})]
+    overlay = (
+        _veil(base, boxes, style.route),
+        *_lines(ALL_ROUTES, base, boxes, [(r, *colours[r.persona]) for r in plan.routes], style.route),
+        *(_outline(b, style.route.station_stroke, style.route) for b in boxes),
+    )
+    lb = style.labels
+    entries = [KeyEntry(Mark("line", *colours[p.id]), p.name, lb.age_origin.format(age=p.age, origin=p.origin)) for p in personas]
+    intro = lb.all_intro.format(names=_names([p.name for p in personas]))
+    paragraphs = (intro, *(" ".join(journey_text(content, theme, p)) for p in personas))
+    return RouteView(ALL_ROUTES, lb.all_title, paragraphs, overlay, _layout_key(base, lb.all_title, intro, entries))
+
+
+def journey_of(persona: Persona) -> Journey:
+    return Journey(persona.id, tuple(phase.offers for phase in persona.journey))
+
+
+def persona_colours(content: Content, style: JourneysStyle) -> dict[str, tuple[str, str]]:
+    """(colour, dash) per persona in content order; after the last colour, the next dash pattern."""
+    n = len(style.persona_colours)
+    return {p.id: (style.persona_colours[i % n], style.dashes[(i // n) % len(style.dashes)]) for i, p in enumerate(content.personas)}
+
+
+def stations_of(layout: MapLayout) -> dict[str, Station]:
+    """Where the map layout put each offer (a programme: the box with its name on the frame)."""
+    return {offer_id: Station(b.x, b.y, b.w, b.h) for offer_id, b in layout.boxes.items()}
+
+
+def _stations_for(base: MapBase, personas: Sequence[Persona]) -> Mapping[str, Station]:
+    missing = sorted({o for p in personas for ph in p.journey for o in ph.offers} - set(base.stations))
+    if missing:
+        raise BuildError(f"the map has no box for {', '.join(missing)}, so the route through it cannot be drawn")
+    return base.stations
+
+
+def _stop_detail(theme: Theme, persona: Persona, phase_no: int) -> str:
+    return f"{theme.label('phase')} {phase_no} · {span_label(persona.journey[phase_no - 1], theme)}"
+
+
+def _names(names: list[str]) -> str:
+    """'A, B og C'."""
+    return f"{', '.join(names[:-1])} og {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def _layout_key(base: MapBase, title: str, intro: str, entries: list[KeyEntry]) -> Key:
+    style = base.style.route
+    x, y, w, _ = base.box
+    return layout_key(title, intro, entries, (x + w + style.margin, y + style.margin), style, base.measure)
+
+
+# Drawing pieces: svgwrite elements in the map's coordinates.
+
+
+def _veil(base: MapBase, holes: Sequence[Station], style: RouteStyle) -> svgwrite.base.BaseElement:
+    """A paper-coloured layer over the whole map with the route's boxes cut out (even-odd)."""
+    x, y, w, h = base.box
+    d = [f"M{_n(x)},{_n(y)}h{_n(w)}v{_n(h)}h{_n(-w)}z", *(f"M{_n(b.x)},{_n(b.y)}h{_n(b.w)}v{_n(b.h)}h{_n(-b.w)}z" for b in holes)]
+    return svgwrite.path.Path(d=" ".join(d), fill=style.station_fill, fill_opacity=_n(1 - style.fade_opacity),
+                              fill_rule="evenodd", class_="route-veil")
+
+
+def _lines(ref: str, base: MapBase, boxes: Sequence[Station], routes, style: RouteStyle) -> list:
+    """The metro lines, each on a thin casing, masked so they pass under the stop boxes."""
+    x, y, w, h = base.box
+    mask = svgwrite.masking.Mask(id=f"{ref}-mask", maskUnits="userSpaceOnUse", x=_n(x), y=_n(y), width=_n(w), height=_n(h))
+    mask.add(svgwrite.shapes.Rect((_n(x), _n(y)), (_n(w), _n(h)), fill="#ffffff"))
+    for b in boxes:
+        mask.add(svgwrite.shapes.Rect((_n(b.x), _n(b.y)), (_n(b.w), _n(b.h)), fill="#000000"))
+    defs = svgwrite.container.Defs()
+    defs.add(mask)
+    group = svgwrite.container.Group(mask=f"url(#{ref}-mask)", class_="route-lines", fill="none", stroke_linejoin="round", stroke_linecap="round")
+    for route, colour, dash in routes:
+        points = [(_n(px), _n(py)) for px, py in route.path]
+        group.add(svgwrite.shapes.Polyline(points, stroke=style.casing, stroke_width=_n(style.line_width + 2 * style.casing_width)))
+        group.add(_dashed(svgwrite.shapes.Polyline(points, stroke=colour, stroke_width=_n(style.line_width), id=f"{ref}-{route.persona}"), dash))
+    return [defs, group]
+
+
+def _dashed(element, dash: str):
+    if dash:
+        element["stroke-dasharray"] = dash
+    return element
+
+
+def _outline(box: Station, colour: str, style: RouteStyle) -> svgwrite.shapes.Rect:
+    return svgwrite.shapes.Rect((_n(box.x), _n(box.y)), (_n(box.w), _n(box.h)), fill="none", stroke=colour,
+                                stroke_width=_n(2 * style.casing_width), class_="route-stop")
+
+
+def _badge(measure: TextMeasure, theme: Theme, style: RouteStyle, mark: Mark) -> svgwrite.container.Group:
+    """A numbered circle; the number is centred from the font's metrics (dominant-baseline is
+    treated differently by each renderer)."""
+    (cx, cy), size = mark.at, style.number_size * PT
+    baseline = cy + (measure.ascent(size, "bold") - measure.descent(size, "bold")) / 2
+    g = svgwrite.container.Group(class_="route-badge")
+    g.add(svgwrite.shapes.Circle((_n(cx), _n(cy)), _n(style.stop_radius), fill=mark.colour, stroke=style.casing, stroke_width=_n(style.casing_width)))
+    g.add(svgwrite.text.Text(mark.label, insert=(_n(cx), _n(baseline)), text_anchor="middle", font_family=theme.fonts.family,
+                             font_size=_n(size), font_weight="bold", fill=style.station_fill))
+    return g
+
+
+def _swatch(style: RouteStyle, mark: Mark) -> svgwrite.container.Group:
+    """A short piece of a persona's line, for the legend."""
+    (cx, cy), half = mark.at, style.stop_radius
+    ends = ((_n(cx - half), _n(cy)), (_n(cx + half), _n(cy)))
+    g = svgwrite.container.Group(class_="route-swatch")
+    g.add(svgwrite.shapes.Line(*ends, stroke=style.casing, stroke_width=_n(style.line_width + 2 * style.casing_width)))
+    g.add(_dashed(svgwrite.shapes.Line(*ends, stroke=mark.colour, stroke_width=_n(style.line_width)), mark.dash))
+    return g
+
+
+def _key_elements(theme: Theme, base: MapBase, key: Key) -> list:
+    style = base.style
+    elements: list = []
+    for line in key.lines:
+        font = {"bold": {"font_weight": "bold"}, "italic": {"font_style": "italic"}}.get(line.font, {})
+        elements.append(svgwrite.text.Text(line.text, insert=(_n(line.x), _n(line.y)), font_family=theme.fonts.family,
+                                           font_size=_n(line.size), fill=style.timeline.ink, **font))
+    for mark in key.marks:
+        elements.append(_badge(base.measure, theme, style.route, mark) if mark.kind == "stop" else _swatch(style.route, mark))
+    return elements
+
+
+# The document, and its PNG preview.
+
+
+def route_document(theme: Theme, base: MapBase, view: RouteView) -> str:
+    """The route view as one SVG: title and desc, the map in a nested <svg>, the overlay in a
+    second one with the same viewport, the key beside them."""
+    style = base.style.route
+    x, y, w, h = base.box
+    width, height = w + style.key_width + 2 * style.margin, max(h, view.key.bottom + style.margin - y)
+    doc = svgwrite.Drawing(size=(f"{_n(width)}mm", f"{_n(height)}mm"), viewBox=f"{_n(x)} {_n(y)} {_n(width)} {_n(height)}", debug=False)
+    root = doc.get_xml()
+    for name, value in (("xmlns:inkscape", INKSCAPE), ("xml:lang", "nb"), ("role", "img"), ("aria-labelledby", f"{view.ref}-title {view.ref}-desc")):
+        root.set(name, value)
+    for i, (tag, text) in enumerate((("title", view.title), ("desc", "\n".join(view.paragraphs)))):
+        root.insert(i, ET.Element(tag, id=f"{view.ref}-{tag}"))
+        root[i].text = text
+    if base.fonts:
+        ET.SubElement(root.find("defs"), "style").text = base.fonts
+    ET.SubElement(root, "rect", x=_n(x), y=_n(y), width=_n(width), height=_n(height), fill=style.station_fill)
+    root.append(base.drawing)
+    overlay = ET.SubElement(root, "svg", {k: base.drawing.get(k) for k in ("x", "y", "width", "height", "viewBox")}, id=f"{view.ref}-overlay")
+    overlay.extend(element.get_xml() for element in view.overlay)
+    root.extend(element.get_xml() for element in _key_elements(theme, base, view.key))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _drop_styles(element: ET.Element) -> None:
+    for parent in list(element.iter()):
+        for child in [c for c in parent if c.tag == "style"]:
+            parent.remove(child)
+
+
+def _plain(element: ET.Element) -> ET.Element:
+    """The parsed map without ElementTree's namespace prefixes: it sits inside our root,
+    which declares the SVG, xlink and Inkscape namespaces itself."""
+    for node in element.iter():
+        if isinstance(node.tag, str) and node.tag.startswith("{"):
+            node.tag = node.tag.split("}", 1)[1]
+        for key in [k for k in node.attrib if k.startswith("{")]:
+            ns, local = key[1:].split("}", 1)
+            value = node.attrib.pop(key)
+            if ns in FOREIGN_NS:
+                node.set(f"{FOREIGN_NS[ns]}:{local}", value)
+    return element
+
+
+def _view_box(root: ET.Element) -> tuple[float, float, float, float]:
+    x, y, w, h = (float(v) for v in root.get("viewBox", "").replace(",", " ").split())
+    return (x, y, w, h)
+
+
+def _n(value: float) -> str:
+    """A coordinate as text: at most two decimals, no trailing zeros, never '-0'."""
+    text = f"{round(value, 2) + 0.0:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

@@ -1,0 +1,522 @@
+"""CMS fragment package: one safe fragment per item, a manifest that validates and matches its
+files, a changelog an importer can trust, and content that cannot inject markup."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import re
+import shutil
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jsonschema
+import nh3
+import pytest
+from click.testing import CliRunner
+
+from mulighetskart.build import BuildOptions, build
+from mulighetskart.cli import main
+from mulighetskart.errors import BuildError, ContentError
+from mulighetskart.render.changelog import Changes, Previous, read_previous, summary_text, tombstones
+from mulighetskart.render.fragments import environment, finish, markdown, render
+from mulighetskart.render.markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
+
+from .conftest import FIXTURE_CONTENT, LAYOUTS, SHIPPED_CONTENT
+
+WORDS = {"line": "Fragmentpakken: {changes}", "changed": "{n} endret", "added_one": "{n} ny", "added_many": "{n} nye",
+         "removed": "{n} fjernet", "nothing": "ingen endringer", "first": "{n} nye (første eksport)"}
+
+
+def build_fragments(content: Path, out: Path, since: Path | None = None) -> Path:
+    build(BuildOptions(content, LAYOUTS, out, only=("fragments",), jobs=1, since=since))
+    return out / "fragments"
+
+
+def later(monkeypatch, day: str) -> str:
+    """Build as if on `day` (SOURCE_DATE_EPOCH); returns the manifest stamp for that day."""
+    when = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(when.timestamp())))
+    return f"{day}T00:00:00Z"
+
+
+def load(folder: Path, name: str):
+    return json.loads((folder / name).read_text(encoding="utf-8"))
+
+
+def items(folder: Path) -> dict[str, dict]:
+    return {i["id"]: i for i in load(folder, "manifest.json")["items"]}
+
+
+def fragments(folder: Path) -> dict[str, str]:
+    return {i["id"]: (folder / i["file"]).read_text(encoding="utf-8") for i in items(folder).values()}
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, in order."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def heading_levels(html: str) -> list[int]:
+    return [int(tag[1]) for tag, _ in Elements(html).tags if re.fullmatch(r"h[1-6]", tag)]
+
+
+def headings_ok(html: str) -> bool:
+    """Start at h2, never skip a level going down, never below h4."""
+    levels = heading_levels(html)
+    return not levels or (levels[0] == 2 and max(levels) <= 4 and all(b <= a + 1 for a, b in itertools.pairwise(levels)))
+
+
+def allowlisted(html: str) -> str:
+    return nh3.clean(html, tags=set(ALLOWED_TAGS), attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+                     url_schemes=set(URL_SCHEMES), link_rel=None, strip_comments=True)
+
+
+def copy_content(tmp_path: Path) -> Path:
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURE_CONTENT, content)
+    return content
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+_BUILT: dict[str, Path] = {}
+
+
+def built(tmp_path_factory, name: str) -> Path:
+    """The package of the fixture, hostile or shipped guide, built once per test session and
+    shared with test_fragments_a11y.py (builds draw every illustration: seconds each).
+    Tests must not change it; copy it first."""
+    if name not in _BUILT:
+        root = tmp_path_factory.mktemp(f"built-{name}")
+        content = {"fixture": FIXTURE_CONTENT, "shipped": SHIPPED_CONTENT}.get(name) or hostile_content(root / "content")
+        _BUILT[name] = build_fragments(content, root / "out")
+    return _BUILT[name]
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> Path:
+    return built(tmp_path_factory, "fixture")
+
+
+@pytest.fixture
+def rebuilt(package, tmp_path):
+    """An output folder holding the fixture package, to build on top of."""
+    out = tmp_path / "out"
+    shutil.copytree(package.parent, out)
+    return out
+
+
+# ---- one fragment per item ----
+
+def test_every_item_has_exactly_one_fragment(package, fixture_content):
+    manifest = items(package)
+    expected = ({f"category:{c.id}" for c in fixture_content.categories} | {f"offer:{o.id}" for o in fixture_content.offers}
+                | {f"persona:{p.id}" for p in fixture_content.personas} | {f"financing:{f.id}" for f in fixture_content.financing})
+    assert {i for i in manifest if not i.startswith("page:")} == expected
+    files = [i["file"] for i in manifest.values()]
+    assert len(files) == len(set(files))
+    on_disk = {p.relative_to(package).as_posix() for p in package.glob("*/*.html") if p.parent.name != "preview"}
+    assert on_disk == set(files), "a fragment file without a manifest item, or the other way round"
+    assert manifest["offer:amo"]["file"] == "offer/amo.html"
+
+
+def test_reference_pages_are_there(package):
+    pages = {i["slug"] for i in items(package).values() if i["type"] == "page"}
+    assert pages == {"om-veilederen", "mulighetskartet", "eksempelreiser", "sprakniva", "ordliste"}
+    cefr = (package / "page" / "sprakniva.html").read_text()
+    assert '<th scope="row">A2</th><td>Grunnleggende</td>' in cefr
+    glossary = (package / "page" / "ordliste.html").read_text()
+    assert "<dt>Det felles europeiske rammeverket for språk (CEFR)</dt>" in glossary
+
+
+def test_ids_slugs_and_uuids_are_stable(package):
+    import uuid
+
+    for item_id, item in items(package).items():
+        kind, slug = item_id.split(":")
+        assert (item["type"], item["slug"]) == (kind, slug)
+        assert uuid.UUID(item["uuid"]).version == 5
+    assert items(package)["offer:amo"]["uuid"] == "d010489c-2fb0-5331-a2a1-2064b9229243"
+
+
+def test_tree_parents_come_first_and_orders_follow_the_map(package, fixture_content):
+    manifest = load(package, "manifest.json")["items"]
+    seen = set()
+    for item in manifest:
+        assert item["parent"] is None or item["parent"] in seen, f"{item['id']} comes before its parent"
+        seen.add(item["id"])
+    by_id = items(package)
+    arbeid = [o.id for o in fixture_content.offers_in("arbeid")]
+    assert [by_id[f"offer:{o}"]["order"] for o in arbeid] == list(range(len(arbeid)))
+    assert by_id["offer:amo"]["parent"] == "category:arbeid"
+    assert by_id["persona:amal"]["parent"] == "page:eksempelreiser"
+    assert by_id["offer:amo"]["relations"] == ["offer:arbeidsrettet-norsk", "offer:arbeidstrening", "financing:tiltakspenger"]
+
+
+# ---- the manifest and its files ----
+
+def test_manifest_validates_against_its_schema(package):
+    schema = load(package, "manifest.schema.json")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    manifest = load(package, "manifest.json")
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(manifest)
+    assert list(manifest)[:5] == ["$schema", "schema_version", "export_id", "generated_at", "generator"]
+    assert manifest["generated_at"] == "2026-11-26T00:00:00Z" and manifest["language"] == "nb"
+    assert re.fullmatch(r"[0-9a-f]{40}|unknown", manifest["generator"]["commit"])
+
+
+def test_a_broken_manifest_fails_the_schema(package):
+    """The schema is strict enough to catch an importer-breaking mistake."""
+    schema = load(package, "manifest.schema.json")
+    manifest = load(package, "manifest.json")
+    manifest["items"][0]["id"] = "amo"  # not namespaced
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(manifest, schema)
+
+
+def test_every_sha256_matches_its_file(package):
+    for item in items(package).values():
+        assert hashlib.sha256((package / item["file"]).read_bytes()).hexdigest() == item["sha256"], item["file"]
+        for asset in item["assets"]:
+            data = (package / asset["file"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == asset["sha256"], asset["file"]
+    (line,) = (package / "mulighetskart-fragmenter.zip.sha256").read_text().splitlines()
+    digest, name = line.split("  ")
+    assert hashlib.sha256((package / name).read_bytes()).hexdigest() == digest
+
+
+def test_ndjson_holds_every_fragment(package):
+    lines = (package / "fragments.ndjson").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    manifest = items(package)
+    assert [r["id"] for r in records] == list(manifest)
+    for r in records:
+        assert {"id", "type", "title", "language", "html", "sha256"} <= set(r)
+        assert r["html"] == (package / manifest[r["id"]]["file"]).read_text(encoding="utf-8")
+        assert hashlib.sha256(r["html"].encode()).hexdigest() == r["sha256"] == manifest[r["id"]]["sha256"]
+
+
+def test_zip_holds_the_package_deterministically(package):
+    with zipfile.ZipFile(package / "mulighetskart-fragmenter.zip") as zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        assert names == sorted(names)
+        assert {i.date_time for i in infos} == {(2026, 11, 26, 0, 0, 0)}
+        expected = {p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file() and "zip" not in p.name}
+        assert set(names) == expected
+        assert all(zf.read(n) == (package / n).read_bytes() for n in names)
+
+
+def test_assets_are_content_hashed_svg_and_png_with_alt_text(package, fixture_content):
+    manifest = items(package)
+    roles = {("page:mulighetskartet", "map")} | {(f"persona:{p.id}", r) for p in fixture_content.personas for r in ("timeline", "route")}
+    found = set()
+    for item in manifest.values():
+        for asset in item["assets"]:
+            found.add((item["id"], asset["role"]))
+            data = (package / asset["file"]).read_bytes()
+            assert asset["file"].split(".")[-2] == asset["sha256"][:12]
+            assert asset["alt"].strip() and asset["caption"].strip()
+            if asset["media_type"] == "image/png":
+                assert data.startswith(b"\x89PNG")
+            else:
+                assert b"<svg" in data
+        kinds = sorted(a["media_type"] for a in item["assets"])
+        assert kinds == sorted(["image/png", "image/svg+xml"] * (len(kinds) // 2))
+    assert found == roles
+    amal = (package / "persona" / "amal.html").read_text()
+    pngs = [a for a in manifest["persona:amal"]["assets"] if a["media_type"] == "image/png"]
+    assert all(f'<img src="../{a["file"]}" alt="{a["alt"]}">' in amal for a in pngs)
+
+
+def test_cross_links_are_relative_and_listed_with_their_target(package):
+    manifest = items(package)
+    by_file = {i["file"]: i["id"] for i in manifest.values()}
+    for item in manifest.values():
+        html = (package / item["file"]).read_text()
+        listed = {(c["href"], c["target"]) for c in item["cross_links"]}
+        for tag, attrs in Elements(html).tags:
+            href = attrs.get("href")
+            if tag != "a" or href is None or href.startswith(("https:", "http:", "mailto:")):
+                continue
+            target = (package / item["file"]).parent.joinpath(href).resolve().relative_to(package.resolve()).as_posix()
+            assert (href, by_file[target]) in listed, f"{item['id']}: {href} not listed"
+        assert {link["url"] for link in item["links"]} <= {a.get("href") for t, a in Elements(html).tags if t == "a"}
+    amo = {(c["href"], c["target"]) for c in manifest["offer:amo"]["cross_links"]}
+    assert {("../category/arbeid.html", "category:arbeid"), ("../offer/arbeidstrening.html", "offer:arbeidstrening")} <= amo
+
+
+# ---- the HTML itself ----
+
+def test_fragments_pass_the_allowlist_unchanged(package):
+    for item_id, html in fragments(package).items():
+        assert allowlisted(html) == html, item_id
+        for tag, attrs in Elements(html).tags:
+            assert tag in ALLOWED_TAGS, f"{item_id}: <{tag}>"
+            assert set(attrs) <= ALLOWED_ATTRIBUTES.get(tag, set()), f"{item_id}: <{tag} {attrs}>"
+
+
+def test_headings_start_at_h2_and_never_skip(package):
+    for item_id, html in fragments(package).items():
+        assert headings_ok(html), f"{item_id}: {heading_levels(html)}"
+
+
+def test_offer_fragments_carry_key_information(package, fixture_content):
+    for offer in fixture_content.offers:
+        html = (package / "offer" / f"{offer.id}.html").read_text()
+        assert html.startswith('<h2 id="nokkelinformasjon">Nøkkelinformasjon</h2>\n<dl>\n')
+        for label in ("Målgruppe", "Ansvarlig", "Rettigheter", "Språkkrav", "Varighet"):
+            assert f"<dt>{label}</dt>" in html, (offer.id, label)
+    amo = (package / "offer" / "amo.html").read_text()
+    assert "<dd>A2 (Grunnleggende). Testnotat om språkkrav.</dd>" in amo
+
+
+@pytest.mark.parametrize(("body", "level", "expected"), [
+    ("# En\n\n## To", 2, [2, 3, 4]),  # under an h2 section
+    ("### Dypt\n\n#### Dypere", 1, [2, 3]),  # at the top: lifted to h2, no gap
+    ("## A\n\n#### Hopper over\n\n## B", 1, [2, 3, 2]),  # a skipped level is closed
+])
+def test_markdown_headings_fit_where_they_are_placed(body, level, expected):
+    section = "<h2>Om tilbudet</h2>\n" if level == 2 else ""
+    assert heading_levels(finish(section + str(markdown(body, level)))) == expected
+
+
+def test_a_template_mistake_is_a_build_error(tmp_path):
+    (tmp_path / "fragments").mkdir()
+    (tmp_path / "fragments" / "offer.html.j2").write_text("<p>{{ lb.no_such_label }}</p>")
+    with pytest.raises(BuildError, match=r"layouts/fragments/offer\.html\.j2: UndefinedError: .*no_such_label.* \(while rendering offer:amo\)"):
+        render(environment(tmp_path), "offer.html.j2", {"lb": {}}, "offer:amo")
+
+
+def test_goldens(package, golden):
+    """Fragment structure and manifest shape; hashes of other targets' pictures are masked."""
+    def mask(text: str) -> str:
+        text = re.sub(r"\.[0-9a-f]{12}\.(svg|png)", r".HASH.\1", text)
+        text = re.sub(r'"[0-9a-f]{64}"', '"SHA256"', text)
+        text = re.sub(r'"commit": "[^"]*"', '"commit": "COMMIT"', text)
+        return re.sub(r"(mulighetskart-fragmenter-\d{8})-[0-9a-f]{12}", r"\1-EXPORT", text)
+
+    for name in ("offer/amo.html", "category/arbeid.html", "persona/amal.html", "financing/tiltakspenger.html",
+                 "page/mulighetskartet.html", "page/om-veilederen.html", "manifest.json"):
+        golden(f"fragments/{name.replace('/', '-')}", mask((package / name).read_text(encoding="utf-8")))
+
+
+def test_preview_shows_every_fragment(package):
+    html = (package / "preview" / "index.html").read_text()
+    assert html.startswith("<!DOCTYPE html>\n<html lang=\"nb\">")
+    for item in items(package).values():
+        anchor = item["id"].replace(":", "-")
+        assert f'<article id="{anchor}"' in html
+        assert f'href="#{anchor}"' in html
+    assert 'href="../' not in html, "cross-links in the preview point into the page"
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+
+
+def test_import_guide_is_norwegian_and_lists_the_fields(package):
+    text = (package / "IMPORT.md").read_text()
+    assert text.startswith("# Slik importerer du fragmentpakken")
+    for field in ("`id`", "`uuid`", "`sha256`", "`date_modified`", "`cross_links`", "`tombstones`"):
+        assert field in text
+    assert "mulighetskart-fragmenter.zip" in text
+
+
+# ---- rebuilds and the changelog ----
+
+def test_first_export_reports_everything_new(package):
+    log = load(package, "changelog.json")
+    assert log["previous_export_id"] is None
+    assert len(log["added"]) == len(items(package)) and not log["changed"] and not log["removed"]
+
+
+def test_unchanged_rebuild_reports_nothing_and_keeps_dates(package, rebuilt):
+    # Backdate the previous export, so a kept date cannot be mistaken for a recomputed one.
+    manifest = load(rebuilt / "fragments", "manifest.json")
+    for item in manifest["items"]:
+        item["date_modified"] = "2020-01-01T00:00:00Z"
+    (rebuilt / "fragments" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    folder = build_fragments(FIXTURE_CONTENT, rebuilt)
+    log = load(folder, "changelog.json")
+    assert (log["added"], log["changed"], log["removed"]) == ([], [], [])
+    assert log["unchanged"] == list(items(package))
+    assert log["summary_text"] == "Fragmentpakken: ingen endringer"
+    assert log["previous_export_id"] == manifest["export_id"]
+    assert {r["date_modified"] for r in items(folder).values()} == {"2020-01-01T00:00:00Z"}
+    # Same input, same bytes: every fragment and illustration.
+    same = [p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file() and p.parent.name not in ("preview", "fragments")]
+    assert same and [name for name in same if (folder / name).read_bytes() != (package / name).read_bytes()] == []
+
+
+def test_editing_one_offer_title_reports_that_offer_changed(package, tmp_path, monkeypatch):
+    """Through the CLI, compared with the first export's zip (--since), into a new folder."""
+    content = copy_content(tmp_path)
+    edit(content / "offers" / "amo.yaml", "title: Arbeidsmarkedskurs (AMO)\n", "title: Arbeidsmarkedskurs for voksne (AMO)\n")
+    stamp = later(monkeypatch, "2027-01-15")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", "--content", str(content), "--layouts", str(LAYOUTS), "--out", str(out), "--only", "fragments",
+                                       "--jobs", "1", "--since", str(package / "mulighetskart-fragmenter.zip")])
+    assert result.exit_code == 0, result.output
+    folder = out / "fragments"
+    log = load(folder, "changelog.json")
+    changed = {c["id"]: c["fields"] for c in log["changed"]}
+    assert "title" in changed["offer:amo"]
+    assert log["added"] == [] and log["removed"] == []
+    # Pages that only mention other things stay untouched and keep their date.
+    assert "financing:introduksjonsstonad" in log["unchanged"] and "page:sprakniva" in log["unchanged"]
+    now, before = items(folder), items(package)
+    assert now["offer:amo"]["date_modified"] == stamp
+    assert now["financing:introduksjonsstonad"]["date_modified"] == before["financing:introduksjonsstonad"]["date_modified"]
+    assert now["offer:amo"]["uuid"] == before["offer:amo"]["uuid"]
+    assert re.fullmatch(r"Fragmentpakken: \d+ endret", log["summary_text"])
+    assert log["summary_text"] in result.output.splitlines(), "the CLI prints the one-line summary"
+
+
+def test_removed_items_become_tombstones(package, rebuilt, tmp_path, monkeypatch):
+    content = copy_content(tmp_path)
+    (content / "offers" / "hoyere-utdanning.yaml").unlink()
+    edit(content / "offers" / "videregaende.yaml", "leads_to: [hoyere-utdanning]", "leads_to: []")
+    new = (content / "offers" / "tolk.yaml").read_text().replace("id: tolk\n", "id: tolk-skjermtolk\n")
+    (content / "offers" / "tolk-skjermtolk.yaml").write_text(new)
+    stamp = later(monkeypatch, "2027-01-15")
+    folder = build_fragments(content, rebuilt)
+    log = load(folder, "changelog.json")
+    assert [a["id"] for a in log["added"]] == ["offer:tolk-skjermtolk"]
+    old = items(package)["offer:hoyere-utdanning"]
+    assert [(t["id"], t["uuid"], t["date_removed"]) for t in log["removed"]] == [(old["id"], old["uuid"], stamp)]
+    assert ", 1 ny, 1 fjernet" in log["summary_text"]
+    assert [t["id"] for t in load(folder, "manifest.json")["tombstones"]] == ["offer:hoyere-utdanning"]
+    assert not (folder / "offer" / "hoyere-utdanning.html").exists()
+
+
+def test_tombstones_stay_until_the_item_comes_back():
+    previous = Previous("old", {"offer:a": {"id": "offer:a"}},
+                        {"offer:gone": {"id": "offer:gone", "date_removed": "2027-01-15T00:00:00Z"}, "offer:back": {"id": "offer:back"}})
+    nothing_new = Changes((), (), (), ("offer:a",), first=False)
+    kept = tombstones(previous, nothing_new, {"offer:a", "offer:back"}, "2027-02-01T00:00:00Z")
+    assert kept == [{"id": "offer:gone", "date_removed": "2027-01-15T00:00:00Z"}]
+
+
+def test_the_previous_export_is_found_in_every_form(package, tmp_path):
+    manifest = load(package, "manifest.json")
+    for where in (package, package.parent, package / "manifest.json", package / "mulighetskart-fragmenter.zip"):
+        previous = read_previous(where)
+        assert previous.export_id == manifest["export_id"] and set(previous.items) == set(items(package)), where
+    assert read_previous(tmp_path) is None, "an empty folder is no previous export"
+
+
+def test_an_unreadable_previous_export_is_reported_not_a_traceback(tmp_path):
+    bad = tmp_path / "old"
+    bad.mkdir()
+    (bad / "manifest.json").write_text("{not json")
+    with pytest.raises(BuildError, match="cannot be read"):
+        build_fragments(FIXTURE_CONTENT, tmp_path / "out", since=bad)
+
+
+def test_summary_line_wording():
+    changes = Changes(added=("offer:x",), changed=tuple((f"offer:{i}", ("title",)) for i in "abc"), removed=(), unchanged=(), first=False)
+    assert summary_text(changes, WORDS) == "Fragmentpakken: 3 endret, 1 ny"
+    two = Changes(added=("a", "b"), changed=(), removed=({"id": "c"},), unchanged=(), first=False)
+    assert summary_text(two, WORDS) == "Fragmentpakken: 2 nye, 1 fjernet"
+    assert summary_text(Changes((), (), (), ("a",), first=False), WORDS) == "Fragmentpakken: ingen endringer"
+
+
+# ---- hostile content ----
+
+HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)><iframe src="https://evil.example/"></iframe>'
+HOSTILE_MD = f"""# Overskrift øverst
+
+{HOSTILE}
+
+[Klikk her](javascript:alert(3)) og <a href="javascript:alert(4)">her</a>.
+
+![bilde](javascript:alert(5))
+
+### Hopper over et nivå
+
+###### Helt nederst
+"""
+
+
+def hostile_content(content: Path) -> Path:
+    """A copy of the fixture guide with markup attacks in titles, names and Markdown bodies."""
+    shutil.copytree(FIXTURE_CONTENT, content)
+    title = json.dumps(f"AMO {HOSTILE}")
+    edit(content / "offers" / "amo.yaml", "title: Arbeidsmarkedskurs (AMO)\n", f"title: {title}\n")
+    body = "body: |\n" + "".join(f"  {line}\n" for line in HOSTILE_MD.splitlines())
+    text = (content / "offers" / "amo.yaml").read_text()
+    (content / "offers" / "amo.yaml").write_text(text[: text.index("body: |")] + body)
+    edit(content / "personas" / "amal.yaml", "name: Amal\n", f"name: {json.dumps('Amal ' + HOSTILE)}\n")
+    edit(content / "categories.yaml", "title: Arbeidsrettede tiltak\n", f"title: {json.dumps('Tiltak ' + HOSTILE)}\n")
+    edit(content / "financing.yaml", "body: Tiltakspenger kan gis under deltakelse i tiltak fra NAV.",
+         "body: " + json.dumps(HOSTILE_MD))
+    return content
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> Path:
+    return built(tmp_path_factory, "hostile")
+
+
+def test_hostile_content_never_reaches_a_fragment(hostile):
+    pages = {**fragments(hostile), "preview": (hostile / "preview" / "index.html").read_text()}
+    assert "AMO <script>" in items(hostile)["offer:amo"]["title"], "titles stay plain text in the manifest"
+    for name, html in pages.items():
+        lowered = html.lower()
+        assert "<script" not in lowered and "<iframe" not in lowered, name
+        for tag, attrs in Elements(html).tags:
+            assert tag not in {"script", "iframe", "object", "embed"} and (tag != "style" or name == "preview"), (name, tag)
+            assert not [a for a in attrs if a.startswith("on")], (name, tag, attrs)
+            for key in ("href", "src"):
+                assert not (attrs.get(key) or "").strip().lower().startswith("javascript:"), (name, tag, attrs)
+    assert pages["preview"].count("<style>") == 1, "only the preview's own stylesheet"
+    amo = (hostile / "offer" / "amo.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in amo, "hostile markup in text is shown as text"
+    arbeid = (hostile / "category" / "arbeid.html").read_text()
+    assert 'href="../offer/amo.html">AMO &lt;script&gt;' in arbeid
+
+
+def test_hostile_bodies_keep_the_heading_rules(hostile):
+    for item_id, html in fragments(hostile).items():
+        assert headings_ok(html), f"{item_id}: {heading_levels(html)}"
+    tiltakspenger = (hostile / "financing" / "tiltakspenger.html").read_text()
+    assert '<h2 id="overskrift-overst">Overskrift øverst</h2>' in tiltakspenger
+
+
+# ---- theme mistakes, shipped content ----
+
+def test_a_bad_url_pattern_is_a_located_theme_error(tmp_path):
+    layouts = tmp_path / "layouts"
+    shutil.copytree(LAYOUTS, layouts)
+    shutil.copytree(LAYOUTS.parent / "fonts", tmp_path / "fonts")
+    edit(layouts / "theme.yaml", 'fragment_url: "{type}/{slug}.html"', 'fragment_url: "{type}.html"')
+    with pytest.raises(ContentError) as err:
+        build(BuildOptions(FIXTURE_CONTENT, layouts, tmp_path / "out", only=("fragments",), jobs=1))
+    assert re.search(r"theme\.yaml:\d+:\d+: error: '\{type\}\.html' must be a relative path with \{type\}, \{slug\}", str(err.value))
+
+
+def test_shipped_content_builds_a_clean_package(tmp_path_factory, shipped_content):
+    folder = built(tmp_path_factory, "shipped")
+    manifest = items(folder)
+    assert {f"offer:{o.id}" for o in shipped_content.offers} <= set(manifest)
+    assert {f"persona:{p.id}" for p in shipped_content.personas} <= set(manifest)
+    schema = load(folder, "manifest.schema.json")
+    jsonschema.validate(load(folder, "manifest.json"), schema)
+    for item_id, html in fragments(folder).items():
+        assert allowlisted(html) == html, item_id
+        assert headings_ok(html), f"{item_id}: {heading_levels(html)}"

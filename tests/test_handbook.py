@@ -1,0 +1,371 @@
+"""The handbook: a print-shop-ready print edition and a tagged, accessible screen edition.
+
+One build of the fixture guide per session feeds most tests (the PDFs are inspected with
+pikepdf and poppler's tools); the shipped guide is built once, without goldens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+from pathlib import Path
+
+import pikepdf
+import pytest
+from PIL import Image
+
+from mulighetskart.build import BuildOptions, build, build_date
+from mulighetskart.errors import ContentError
+from mulighetskart.render import handbook as hb
+from mulighetskart.theme import load_theme
+
+from .conftest import FIXTURE_CONTENT, LAYOUTS, SHIPPED_CONTENT
+
+MM = 72 / 25.4  # PDF points per millimetre
+A4 = (210 * MM, 297 * MM)
+A3_LANDSCAPE = (420 * MM, 297 * MM)
+PRINT, SCREEN = "handbok-trykk.pdf", "handbok-skjerm.pdf"
+
+
+@pytest.fixture(scope="session")
+def style():
+    return load_theme(LAYOUTS, {"handbook": hb.HandbookStyle}).section("handbook")
+
+
+@pytest.fixture(scope="session")
+def hb_theme():
+    return load_theme(LAYOUTS, {"handbook": hb.HandbookStyle})
+
+
+@pytest.fixture(scope="session")
+def out(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("handbook")
+    build(BuildOptions(FIXTURE_CONTENT, LAYOUTS, root / "a", only=("handbook",), jobs=1))
+    return root / "a" / "handbook"
+
+
+@pytest.fixture(scope="session")
+def screen(out):
+    with pikepdf.open(out / SCREEN) as pdf:
+        yield pdf
+
+
+@pytest.fixture(scope="session")
+def printed(out):
+    with pikepdf.open(out / PRINT) as pdf:
+        yield pdf
+
+
+def bookmarks(pdf) -> list[tuple[int, str, int]]:
+    """(level, title, 1-based page) for every bookmark, in order."""
+    pages = {page.objgen: i for i, page in enumerate(pdf.pages, 1)}
+    found = []
+
+    def walk(items, level):
+        for item in items:
+            found.append((level, item.title, pages[item.destination[0].objgen]))
+            walk(item.children, level + 1)
+
+    with pdf.open_outline() as tree:
+        walk(tree.root, 1)
+    return found
+
+
+@pytest.fixture(scope="session")
+def outline(screen) -> dict[str, int]:
+    """Bookmark title -> page; an offer wins over a chapter of the same title (level 2 over 1)."""
+    return {title: page for _, title, page in sorted(bookmarks(screen))}
+
+
+def page_text(pdf_path: Path, page: int | None = None) -> str:
+    args = ["pdftotext", "-enc", "UTF-8"] + (["-f", str(page), "-l", str(page)] if page else []) + [str(pdf_path), "-"]
+    text = subprocess.run(args, capture_output=True, check=True, text=True).stdout
+    return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------- both editions
+
+
+def test_generated_html_and_css_match_the_goldens(out, golden):
+    for name in ("handbok-trykk.html", "handbok-skjerm.html", "handbok.css", "handbok-trykk.css", "handbok-skjerm.css"):
+        golden(f"handbook/{name}", (out / name).read_text(encoding="utf-8"))
+
+
+def test_both_pdfs_pass_qpdf_check(out):
+    for name in (PRINT, SCREEN):
+        done = subprocess.run(["qpdf", "--check", str(out / name)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_font_is_embedded(out):
+    for name in (PRINT, SCREEN):
+        rows = subprocess.run(["pdffonts", str(out / name)], capture_output=True, check=True, text=True).stdout.splitlines()[2:]
+        assert rows, "no fonts at all"
+        # columns: name type encoding emb sub uni object ID; type may hold spaces, so read from the right
+        assert all(row.split()[-5] == "yes" for row in rows), "\n".join(rows)
+
+
+def test_two_builds_are_byte_identical(out, tmp_path):
+    build(BuildOptions(FIXTURE_CONTENT, LAYOUTS, tmp_path / "b", only=("handbook",), jobs=1))
+    again = tmp_path / "b" / "handbook"
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file())
+    assert [f for f in files if (out / f).read_bytes() != (again / f).read_bytes()] == []
+
+
+def test_diagrams_stay_vector_and_images_have_300_ppi(out, printed, screen):
+    """The figures are drawings (forms), not pictures; the only raster parts (librsvg's
+    masks inside the route maps) print at 300 ppi or more."""
+    for pdf in (printed, screen):
+        forms = [obj for obj in pdf.objects if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Form"]
+        assert len(forms) >= 1 + 2 * 2  # the map, and a timeline and a route per persona
+    listing = subprocess.run(["pdfimages", "-list", str(out / PRINT)], capture_output=True, check=True, text=True).stdout
+    for row in listing.splitlines()[2:]:
+        cols = row.split()
+        assert cols[2] != "image" or min(float(cols[12]), float(cols[13])) >= 300, row
+    # placeholders sat directly on the pages; images left there would be placeholders
+    for pdf in (printed, screen):
+        for page in pdf.pages:
+            xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
+            assert all(xobjects[name].get("/Subtype") != "/Image" for name in xobjects)
+
+
+# --------------------------------------------------------------------------- print edition
+
+
+def test_print_pages_are_a4_with_bleed_and_an_a3_landscape_map(printed):
+    sizes = []
+    for page in printed.pages:
+        trim, bleed, media = (page.obj[key] for key in ("/TrimBox", "/BleedBox", "/MediaBox"))
+        tx0, ty0, tx1, ty1 = (float(v) for v in trim)
+        bx0, by0, bx1, by1 = (float(v) for v in bleed)
+        mx0, my0, mx1, my1 = (float(v) for v in media)
+        assert min(tx0 - bx0, ty0 - by0, bx1 - tx1, by1 - ty1) >= 3 * MM - 0.01
+        assert mx0 <= bx0 and my0 <= by0 and mx1 >= bx1 and my1 >= by1
+        sizes.append((round(tx1 - tx0, 1), round(ty1 - ty0, 1)))
+    a4, a3 = tuple(round(v, 1) for v in A4), tuple(round(v, 1) for v in A3_LANDSCAPE)
+    assert sizes.count(a3) == 1, "exactly one fold-out map page"
+    assert all(size in (a4, a3) for size in sizes)
+
+
+def test_print_is_pdf_x4_with_an_output_intent(printed):
+    with printed.open_metadata() as meta:
+        assert meta.get("pdfxid:GTS_PDFXVersion") == "PDF/X-4"
+    intents = printed.Root.OutputIntents
+    assert intents[0].S == "/GTS_PDFX" and "/DestOutputProfile" in intents[0]
+
+
+def test_print_text_keeps_5mm_inside_the_trim(out, printed, style):
+    """Every word on every page is at least the safe distance inside the trim."""
+    bbox = subprocess.run(["pdftotext", "-bbox", str(out / PRINT), "-"], capture_output=True, check=True, text=True).stdout
+    pages = re.findall(r'<page width="[\d.]+" height="[\d.]+">(.*?)</page>', bbox, re.S)
+    assert len(pages) == len(printed.pages)
+    safe = style.page.safe_mm * MM
+    for words, page in zip(pages, printed.pages, strict=True):
+        media, trim = ([float(v) for v in page.obj[key]] for key in ("/MediaBox", "/TrimBox"))
+        # pdftotext measures from the top-left of the media box
+        left, top = trim[0] - media[0], media[3] - trim[3]
+        right, bottom = left + trim[2] - trim[0], top + trim[3] - trim[1]
+        for x0, y0, x1, y1, word in re.findall(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<', words):
+            box = (float(x0), float(y0), float(x1), float(y1))
+            assert box[0] >= left + safe and box[2] <= right - safe and box[1] >= top + safe and box[3] <= bottom - safe, word
+
+
+def test_ghostscript_turns_the_print_edition_into_cmyk(out, tmp_path):
+    """The command the README gives the print shop: every colour becomes CMYK,
+    the trim box survives, the fonts stay embedded."""
+    cmyk = tmp_path / "handbok-trykk-cmyk.pdf"
+    command = documented_gs_command()
+    args = [str(out / PRINT) if a == "handbok-trykk.pdf" else str(cmyk) if a == "handbok-trykk-cmyk.pdf" else a for a in command]
+    subprocess.run(args, check=True, capture_output=True, timeout=120)
+    with pikepdf.open(cmyk) as pdf:
+        operators = set()
+        for page in pdf.pages:
+            streams = [page, *(x for x in page.Resources.get("/XObject", {}).values() if x.get("/Subtype") == "/Form")]
+            for stream in streams:
+                operators |= {str(op.operator) for op in pikepdf.parse_content_stream(stream)}
+        assert "k" in operators and not {"rg", "RG"} & operators
+        trim = [float(v) for v in pdf.pages[1].obj.TrimBox]
+        assert round(trim[2] - trim[0], 1) == round(A4[0], 1)
+    fonts = subprocess.run(["pdffonts", str(cmyk)], capture_output=True, check=True, text=True).stdout.splitlines()[2:]
+    assert fonts and all(row.split()[-5] == "yes" for row in fonts)
+
+
+def documented_gs_command() -> list[str]:
+    """The Ghostscript command as written in the README (one fenced line)."""
+    doc = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    line = next(line for line in doc.splitlines() if line.startswith("gs "))
+    return line.split()
+
+
+# --------------------------------------------------------------------------- screen edition
+
+
+def test_screen_is_tagged_with_title_and_language(screen, fixture_content):
+    root = screen.Root
+    assert "/StructTreeRoot" in root and bool(root.MarkInfo.Marked)
+    assert str(root.Lang) == "nb"
+    assert str(screen.docinfo.Title) == fixture_content.guide.title
+    assert bool(root.ViewerPreferences.DisplayDocTitle)
+    with screen.open_metadata() as meta:
+        assert meta.get("pdfuaid:part") == "1"
+
+
+def test_screen_has_bookmarks_for_every_chapter_offer_and_persona(screen, fixture_content):
+    marks = bookmarks(screen)
+    chapters = {t for level, t, _ in marks if level == 1}
+    entries = {t for level, t, _ in marks if level == 2}
+    assert {c.title for c in fixture_content.categories} - chapters == set()
+    wanted = {o.title for o in fixture_content.offers} | {p.name for p in fixture_content.personas} | {f.title for f in fixture_content.financing}
+    assert wanted - entries == set()
+
+
+def test_every_figure_has_alt_text(screen, fixture_content):
+    figures, stack, seen = [], [screen.Root.StructTreeRoot], set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, pikepdf.Dictionary):
+            if node.objgen in seen and node.objgen != (0, 0):
+                continue
+            seen.add(node.objgen)
+            if node.get("/S") == "/Figure":
+                figures.append(node)
+            kids = node.get("/K")
+            stack.extend(kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else [])
+    assert len(figures) >= 1 + 2 * len(fixture_content.personas)
+    assert all(str(f.get("/Alt", "")).strip() for f in figures)
+    alts = " ".join(str(f.Alt) for f in figures)
+    assert "Mulighetskartet" in alts and all(p.name in alts for p in fixture_content.personas)
+
+
+def test_screen_text_holds_every_offer_and_persona(out, fixture_content):
+    text = page_text(out / SCREEN)
+    missing = [o.title for o in fixture_content.offers if o.title not in text]
+    missing += [p.name for p in fixture_content.personas if p.name not in text]
+    assert missing == []
+
+
+def test_cross_references_print_the_page_they_point_at(out, screen, outline, fixture_content):
+    """'Tittel s. N' next to a cross-reference: N is the page where that offer begins."""
+    marks, checked = bookmarks(screen), 0
+    for page in range(1, len(outline) and max(outline.values()) + 1):
+        text = page_text(out / SCREEN, page)
+        for offer in fixture_content.offers:
+            for number in re.findall(re.escape(offer.title) + r" s\. (\d+)", text):
+                # a category chapter may carry the same title as an offer
+                assert int(number) in {p for _, t, p in marks if t == offer.title}, (offer.title, page)
+                checked += 1
+    assert checked >= len(fixture_content.offers)
+
+
+def test_internal_links_land_on_their_targets(screen, outline, fixture_content):
+    pages = {page.objgen: i for i, page in enumerate(screen.pages, 1)}
+    names = screen.Root.Names.Dests.Names
+    dests = {str(names[i]): pages[names[i + 1][0].objgen] for i in range(0, len(names), 2)}
+    for offer in fixture_content.offers:
+        assert dests[hb.offer_anchor(offer.id)] == outline[offer.title]
+    links = [a for page in screen.pages for a in page.get("/Annots", []) if a.get("/Subtype") == "/Link"]
+    assert any("/Dest" in a for a in links) and any("/A" in a and a.A.get("/URI") for a in links)
+
+
+def test_screen_pages_are_trimmed_and_the_map_is_landscape(screen, outline, hb_theme):
+    map_page = outline[hb_theme.label("map_title")]
+    for number, page in enumerate(screen.pages, 1):
+        x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+        size = (round(x1 - x0, 1), round(y1 - y0, 1))
+        assert size == (tuple(round(v, 1) for v in A4[::-1]) if number == map_page else tuple(round(v, 1) for v in A4))
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def ink(png: Path) -> Image.Image:
+    """1 where something is drawn (darker than near-white), else 0."""
+    return Image.open(png).convert("L").point(lambda v: 255 if v < 245 else 0)
+
+
+def render_page(pdf: Path, page: int, tmp_path: Path, dpi: int = 50) -> Image.Image:
+    stem = tmp_path / f"p{page}"
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", "-f", str(page), "-l", str(page), str(pdf), str(stem)], check=True)
+    return ink(stem.with_suffix(".png"))
+
+
+def drawn_in(image: Image.Image, box_mm: tuple[float, float, float, float], dpi: int = 50) -> bool:
+    px = dpi / 25.4
+    x0, y0, x1, y1 = (round(v * px) for v in box_mm)
+    if x1 <= x0 or y1 <= y0:
+        return False
+    return image.crop((x0, y0, x1, y1)).getbbox() is not None
+
+
+def test_map_page_draws_nothing_outside_its_margins(out, outline, hb_theme, style, tmp_path):
+    page = outline[hb_theme.label("map_title")]
+    image = render_page(out / SCREEN, page, tmp_path)
+    w, h = (v * 25.4 / 50 for v in image.size)
+    m = style.editions.screen.map_margin_mm - 0.5
+    for band in ((0, 0, w, m), (0, h - m, w, h), (0, 0, m, h), (w - m, 0, w, h)):
+        assert not drawn_in(image, band), band
+
+
+@pytest.mark.parametrize("what", ["offer", "persona"])
+def test_offer_and_persona_pages_stay_inside_their_columns(what, out, outline, fixture_content, style, tmp_path):
+    """Nothing in the margins beside the text column, except the chapter's thumb tab on the
+    outer edge and an offer heading's colour bar just left of the column."""
+    title = fixture_content.offers[0].title if what == "offer" else fixture_content.personas[0].name
+    page = outline[title]
+    image = render_page(out / SCREEN, page, tmp_path)
+    w, h = (v * 25.4 / 50 for v in image.size)
+    m = style.page.margins
+    left, right = (m.inside, m.outside) if page % 2 else (m.outside, m.inside)
+    tab = 5.5  # the thumb tab reaches 5 mm in from the trim (edition.css.j2), plus rounding
+    bar = 6.0 if what == "offer" else 0.0
+    rows = (m.top, h - m.bottom)
+    left_band = (tab if page % 2 == 0 else 0.5, rows[0], left - bar - 0.5, rows[1])
+    right_band = (w - right + 0.5, rows[0], w - (tab if page % 2 else 0.5), rows[1])
+    assert not drawn_in(image, left_band) and not drawn_in(image, right_band)
+
+
+# --------------------------------------------------------------------------- the pure steps
+
+
+def test_content_text_is_escaped_in_the_html(fixture_content, hb_theme, style):
+    evil = '<script>alert(1)</script>"]; x [label="'
+    offer = dataclasses.replace(fixture_content.offers[0], title=evil, summary=evil)
+    content = dataclasses.replace(fixture_content, offers=(offer, *fixture_content.offers[1:]))
+    plan = hb.plan_handbook(content, hb_theme, style, build_date(content))
+    html_env, _ = hb.template_env(hb_theme, style)
+    html = hb.handbook_html(plan, hb.edition("screen", style), hb_theme, style, html_env)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_margins_inside_the_safe_zone_are_refused(style):
+    narrow = dataclasses.replace(style, page=dataclasses.replace(style.page, margins=dataclasses.replace(style.page.margins, outside=3.0)))
+    with pytest.raises(ContentError, match="safe zone"):
+        hb.check_style(narrow)
+
+
+def test_crop_marks_are_a_theme_switch(fixture_content, hb_theme, style):
+    plan = hb.plan_handbook(fixture_content, hb_theme, style, build_date(fixture_content))
+    _, css_env = hb.template_env(hb_theme, style)
+    marked = dataclasses.replace(style, editions=dataclasses.replace(
+        style.editions, print=dataclasses.replace(style.editions.print, crop_marks=True)))
+    assert "marks: none" in hb.edition_css(plan, hb.edition("print", style), hb_theme, css_env)
+    assert "marks: crop" in hb.edition_css(plan, hb.edition("print", marked), hb_theme, css_env)
+
+
+def test_index_sorts_the_norwegian_way():
+    assert sorted(["Åpen", "Ørn", "Ære", "Zulu", "arbeid"], key=hb.nb_sort_key) == ["arbeid", "Zulu", "Ære", "Ørn", "Åpen"]
+
+
+# --------------------------------------------------------------------------- shipped guide
+
+
+def test_handbook_builds_for_the_shipped_guide(tmp_path, shipped_content):
+    build(BuildOptions(SHIPPED_CONTENT, LAYOUTS, tmp_path / "out", only=("handbook",)))
+    folder = tmp_path / "out" / "handbook"
+    text = page_text(folder / SCREEN)
+    assert [o.title for o in shipped_content.offers if o.title not in text] == []
+    assert [p.name for p in shipped_content.personas if p.name not in text] == []
+    with pikepdf.open(folder / PRINT) as pdf:
+        assert len(pdf.pages) > len(shipped_content.offers)
