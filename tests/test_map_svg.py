@@ -25,6 +25,7 @@ from mulighetskart.layout.text import TextMeasure
 from mulighetskart.render.map_svg import LAYERS, Palette, contrast, font_subset, map_svg, svg_to_png
 from mulighetskart.theme import load_theme
 
+from .chromium import CHROMIUMS, Chromium, need
 from .conftest import FIXTURE_CONTENT, LAYOUTS
 
 NS = {"svg": "http://www.w3.org/2000/svg", "inkscape": "http://www.inkscape.org/namespaces/inkscape"}
@@ -225,6 +226,42 @@ def test_librsvg_renders_the_map(shipped_svg, tmp_path):
     done = subprocess.run(["rsvg-convert", "--width", "800", str(path)], capture_output=True, check=False)
     assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()
     assert png_size(done.stdout)[0] == 800
+
+
+# In the opened SVG: no XML error, the embedded fonts loaded, and every text line of every
+# offer inside its box as Chromium itself measures it (a font fallback would overflow).
+CHROMIUM_CHECK = """(async () => {
+  await document.fonts.ready;
+  const faces = [...document.fonts].map(f => `${f.family}:${f.weight}:${f.status}`);
+  const offers = [...document.querySelectorAll('g[id^="offer-"]')];
+  const overflow = [];
+  for (const g of offers) {
+    const box = g.querySelector('rect').getBoundingClientRect();  // on screen: rotated labels included
+    for (const line of g.querySelectorAll('tspan')) {
+      const b = line.getBoundingClientRect();
+      if (b.left < box.left || b.right > box.right || b.top < box.top || b.bottom > box.bottom)
+        overflow.push(`${g.id}: ${line.textContent}`);
+    }
+  }
+  return {root: document.documentElement.localName, errors: document.getElementsByTagName('parsererror').length,
+          faces, offers: offers.length, overflow};
+})()"""
+
+
+def test_headless_chromium_renders_the_map_with_its_fonts(shipped_svg, shipped_content, tmp_path):
+    path = tmp_path / "mulighetskart.svg"
+    path.write_text(shipped_svg, encoding="utf-8")
+    browser = Chromium(need("chromium", CHROMIUMS))
+    try:
+        browser.call("Page.enable", page=True)
+        browser.open(path.as_uri())
+        seen = browser.evaluate(CHROMIUM_CHECK)
+    finally:
+        browser.close()
+    assert seen["root"] == "svg" and seen["errors"] == 0
+    assert seen["faces"] and all(face.endswith(":loaded") for face in seen["faces"]), seen["faces"]
+    assert seen["offers"] == len(shipped_content.offers)
+    assert seen["overflow"] == []
 
 
 def test_png_preview_is_2000_px_wide_and_repeatable(shipped_svg):
