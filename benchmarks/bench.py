@@ -3,7 +3,9 @@
 For each size: a full build, a no-op rebuild (everything reused), a one-offer edit, the
 per-target wall times from the build report, and the peak memory of the build's processes;
 plus WeasyPrint alone rendering the kept handbook HTML, the floor the PDFs cannot beat.
-Writes OUT/bench.json and prints a table; exits 1 if a target from issue 7 is missed.
+Then each target alone on the shipped content (`--only T --clean`), and the map's layout and
+render in one cold process at 1× and 10×: the figures the map, journeys and handbook are held to.
+Writes OUT/bench.json and prints it; exits 1 if a target is missed.
 """
 
 from __future__ import annotations
@@ -47,6 +49,24 @@ print(time.perf_counter() - t)
 """
 
 
+# Layout and render of the map alone, in a fresh process (cold caches), as the map is held to it.
+MAP_ALONE = """
+import json, sys, time
+from pathlib import Path
+from mulighetskart.content import load_content
+from mulighetskart.render.map_svg import map_svg
+from mulighetskart.theme import load_theme
+from mulighetskart.build import load_target
+content = load_content(Path(sys.argv[1])).content
+theme = load_theme(Path(sys.argv[2]), {"map": load_target("map").style}, colour_tokens={c.colour for c in content.categories})
+t = time.perf_counter()
+map_svg(content, theme)
+print(json.dumps({"offers": len(content.offers), "seconds": round(time.perf_counter() - t, 3)}))
+"""
+TARGETS = ("map", "journeys", "handbook", "fragments")
+MAP_LIMIT_S = {1: 1, 10: 10}  # layout + render of the map by content size
+
+
 def measure(cmd: list[str]) -> dict:
     run = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, check=True)
     return json.loads(run.stdout)
@@ -83,6 +103,23 @@ def bench_size(factor: int, work: Path) -> dict:
     }
 
 
+def targets_alone(work: Path) -> dict[str, dict]:
+    """Each target built alone from the shipped content: wall time, its own render time, peak memory."""
+    alone = {}
+    for name in TARGETS:
+        out = work / f"alone-{name}"
+        run = measure(build_cmd(ROOT / "content", out, "--only", name, "--clean"))
+        render = json.loads((out / "build-report.json").read_text())["timings"][name]
+        alone[name] = {"wall_s": round(run["seconds"], 2), "render_s": render, "peak_mib": round(run["peak_mib"], 1)}
+    return alone
+
+
+def map_alone(work: Path, factor: int) -> dict:
+    content = ROOT / "content" if factor == 1 else scale(ROOT / "content", work / f"map-content-{factor}x", factor)
+    run = subprocess.run([sys.executable, "-c", MAP_ALONE, str(content), str(ROOT / "layouts")], capture_output=True, text=True, check=True)
+    return {"factor": factor, **json.loads(run.stdout)}
+
+
 def verdict(sizes: dict[int, dict]) -> dict[str, bool]:
     one = sizes[1]
     checks = {
@@ -96,6 +133,15 @@ def verdict(sizes: dict[int, dict]) -> dict[str, bool]:
     return checks
 
 
+def verdict_alone(alone: dict[str, dict], maps: list[dict]) -> dict[str, bool]:
+    """What the map (issue 9), journeys (issue 4) and handbook (issue 5) are held to."""
+    checks = {f"map_{m['factor']}x_lt_{MAP_LIMIT_S[m['factor']]}s": m["seconds"] < MAP_LIMIT_S[m["factor"]] for m in maps}
+    checks["journeys_lt_5s"] = alone["journeys"]["render_s"] < 5
+    checks["handbook_lt_30s"] = alone["handbook"]["wall_s"] < 30
+    checks["handbook_peak_lt_1GiB"] = alone["handbook"]["peak_mib"] < 1024
+    return checks
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "output")
@@ -106,11 +152,16 @@ def main() -> int:
         for f in (int(x) for x in args.sizes.split(",")):
             sizes[f] = bench_size(f, Path(tmp))
             print(json.dumps(sizes[f]), flush=True)
+        alone = targets_alone(Path(tmp))
+        maps = [map_alone(Path(tmp), f) for f in MAP_LIMIT_S]
+        print(json.dumps({"alone": alone, "map": maps}), flush=True)
     result = {
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
         "measured_at": time.strftime("%Y-%m-%d"),
         "sizes": list(sizes.values()),
-        "targets_met": verdict(sizes),
+        "targets_alone": alone,
+        "map_layout_and_render": maps,
+        "targets_met": verdict(sizes) | verdict_alone(alone, maps),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

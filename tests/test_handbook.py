@@ -17,6 +17,7 @@ from PIL import Image
 
 from mulighetskart.build import BuildOptions, build, build_date
 from mulighetskart.errors import ContentError
+from mulighetskart.layout import handbook as hb_plan
 from mulighetskart.render import handbook as hb
 from mulighetskart.theme import load_theme
 
@@ -30,12 +31,12 @@ PRINT, SCREEN = "handbok-trykk.pdf", "handbok-skjerm.pdf"
 
 @pytest.fixture(scope="session")
 def style():
-    return load_theme(LAYOUTS, {"handbook": hb.HandbookStyle}).section("handbook")
+    return load_theme(LAYOUTS, {"handbook": hb_plan.HandbookStyle}).section("handbook")
 
 
 @pytest.fixture(scope="session")
 def hb_theme():
-    return load_theme(LAYOUTS, {"handbook": hb.HandbookStyle})
+    return load_theme(LAYOUTS, {"handbook": hb_plan.HandbookStyle})
 
 
 @pytest.fixture(scope="session")
@@ -264,7 +265,7 @@ def test_internal_links_land_on_their_targets(screen, outline, fixture_content):
     names = screen.Root.Names.Dests.Names
     dests = {str(names[i]): pages[names[i + 1][0].objgen] for i in range(0, len(names), 2)}
     for offer in fixture_content.offers:
-        assert dests[hb.offer_anchor(offer.id)] == outline[offer.title]
+        assert dests[hb_plan.offer_anchor(offer.id)] == outline[offer.title]
     links = [a for page in screen.pages for a in page.get("/Annots", []) if a.get("/Subtype") == "/Link"]
     assert any("/Dest" in a for a in links) and any("/A" in a and a.A.get("/URI") for a in links)
 
@@ -333,7 +334,7 @@ def test_content_text_is_escaped_in_the_html(fixture_content, hb_theme, style):
     evil = '<script>alert(1)</script>"]; x [label="'
     offer = dataclasses.replace(fixture_content.offers[0], title=evil, summary=evil)
     content = dataclasses.replace(fixture_content, offers=(offer, *fixture_content.offers[1:]))
-    plan = hb.plan_handbook(content, hb_theme, style, build_date(content))
+    plan = hb_plan.plan_handbook(content, hb_theme, style, build_date(content))
     html_env, _ = hb.template_env(hb_theme, style)
     html = hb.handbook_html(plan, hb.edition("screen", style), hb_theme, style, html_env)
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -346,7 +347,7 @@ def test_margins_inside_the_safe_zone_are_refused(style):
 
 
 def test_crop_marks_are_a_theme_switch(fixture_content, hb_theme, style):
-    plan = hb.plan_handbook(fixture_content, hb_theme, style, build_date(fixture_content))
+    plan = hb_plan.plan_handbook(fixture_content, hb_theme, style, build_date(fixture_content))
     _, css_env = hb.template_env(hb_theme, style)
     marked = dataclasses.replace(style, editions=dataclasses.replace(
         style.editions, print=dataclasses.replace(style.editions.print, crop_marks=True)))
@@ -355,7 +356,7 @@ def test_crop_marks_are_a_theme_switch(fixture_content, hb_theme, style):
 
 
 def test_index_sorts_the_norwegian_way():
-    assert sorted(["Åpen", "Ørn", "Ære", "Zulu", "arbeid"], key=hb.nb_sort_key) == ["arbeid", "Zulu", "Ære", "Ørn", "Åpen"]
+    assert sorted(["Åpen", "Ørn", "Ære", "Zulu", "arbeid"], key=hb_plan.nb_sort_key) == ["arbeid", "Zulu", "Ære", "Ørn", "Åpen"]
 
 
 # --------------------------------------------------------------------------- shipped guide

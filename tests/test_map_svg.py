@@ -19,10 +19,11 @@ import pytest
 from fontTools.ttLib import TTFont
 
 from mulighetskart.build import BuildOptions, build, load_target
+from mulighetskart.colour import contrast
 from mulighetskart.errors import ContentError, MissingToolError
 from mulighetskart.layout.map import PT, MapStyle, layout_map
 from mulighetskart.layout.text import TextMeasure
-from mulighetskart.render.map_svg import LAYERS, Palette, contrast, font_subset, map_svg, svg_to_png
+from mulighetskart.render.map_svg import LAYERS, Palette, font_subset, map_svg, svg_to_png
 from mulighetskart.theme import load_theme
 
 from .chromium import CHROMIUMS, Chromium, need

@@ -116,6 +116,18 @@ def test_writer_refuses_one_path_twice_and_escapes(tmp_path):
         w.write("../../etc/passwd", "x")
 
 
+def workers_writing(out: Path) -> list[int]:
+    """Processes whose command line names `out` (a build's workers inherit it)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(out).encode() in cmdline.read_bytes():
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
 def test_killed_cli_build_leaves_previous_output(tmp_path):
     """End to end: kill -9 a real build while it renders; the last good output stays."""
     out = tmp_path / "out"
@@ -132,3 +144,7 @@ def test_killed_cli_build_leaves_previous_output(tmp_path):
     proc.kill()
     proc.wait()
     assert snapshot(out) == before
+    deadline = time.monotonic() + 10  # its worker processes end with it instead of lingering
+    while (left := workers_writing(out)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == []

@@ -35,17 +35,21 @@ def server(tmp_path):
     proc.wait(timeout=10)
 
 
-def next_event(url: str) -> tuple[str, str]:
-    """The next real event on the stream; keep-alive comments (": …") are not events."""
-    with urllib.request.urlopen(url + "__events", timeout=60) as events:
-        lines: list[str] = []
-        while True:
-            line = events.readline().decode().rstrip("\n")
-            if line.startswith(":"):
-                continue
-            if line == "" and lines:
-                break
-            lines.append(line)
+def listen(url: str):
+    """Open the page's event stream, as live.js does, before anything changes."""
+    return urllib.request.urlopen(url + "__events", timeout=60)
+
+
+def next_event(events) -> tuple[str, str]:
+    """The next real event on an open stream; keep-alive comments (": …") are not events."""
+    lines: list[str] = []
+    while True:
+        line = events.readline().decode().rstrip("\n")
+        if line.startswith(":") or (line == "" and not lines):
+            continue
+        if line == "":
+            break
+        lines.append(line)
     fields = dict(ln.split(": ", 1) for ln in lines if ": " in ln)
     return fields["event"], fields["data"]
 
@@ -57,16 +61,17 @@ def test_edit_rebuilds_and_reloads_then_error_shows_and_server_stays(server):
     assert urllib.request.urlopen(url + "map/mulighetskart.svg").status == 200
 
     amo = content / "offers" / "amo.yaml"
+    events = listen(url)
     amo.write_text(amo.read_text().replace("title: Arbeidsmarkedskurs (AMO)", "title: Arbeidsmarkedskurs i endret form"))
-    # the watcher may fire before we listen: keep listening until the page would reload
-    event, _ = next_event(url)
+    event, _ = next_event(events)
     assert event == "reload"
     assert "Arbeidsmarkedskurs i endret form" in (out / "map" / "mulighetskart.svg").read_text()
 
     amo.write_text(amo.read_text().replace("rights: etter-vurdering", "rights: kanskje"))
-    event, data = next_event(url)
+    event, data = next_event(events)
     assert event == "problem" and "amo.yaml" in data and "'kanskje' is not one of" in data
     assert proc.poll() is None  # still serving
     page = urllib.request.urlopen(url).read().decode()
     assert 'role="alert"' in page and "kanskje" in page and "hidden>" not in page.split('id="problem"')[1][:20]
     assert "Arbeidsmarkedskurs i endret form" in (out / "map" / "mulighetskart.svg").read_text()  # last good output kept
+    events.close()

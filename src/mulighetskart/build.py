@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -109,7 +110,7 @@ def render_all(jobs: dict[str, Job], stage: Path, opts: BuildOptions) -> tuple[d
             timings[name] = seconds
             opts.on_progress(name, seconds)
         return written, timings
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_exit_with, initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(render_one, name, job, stage) for name, job in jobs.items()]
         try:
             for future in as_completed(futures):
@@ -120,6 +121,18 @@ def render_all(jobs: dict[str, Job], stage: Path, opts: BuildOptions) -> tuple[d
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     return dict(sorted(written.items())), {name: timings[name] for name in jobs}
+
+
+def _exit_with(parent: int) -> None:
+    """In a worker: end when the build process is gone (kill -9 gives it no chance to stop us),
+    instead of lingering as an orphan."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def render_one(name: str, job: Job, stage: Path) -> tuple[str, dict[str, str], float]:

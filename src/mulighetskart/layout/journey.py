@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 import graphviz
 
+from ..colour import best_text
 from ..content.fields import Doc, Loc, located
 from ..content.model import Content, Persona, Phase, Text
 from ..theme import Colour, Theme
@@ -275,19 +276,7 @@ def _row(cell: str) -> str:
 
 def readable_on(fill: str, style: TimelineStyle) -> str:
     """Ink or paper, whichever reads better on `fill` (dark programme colours take paper)."""
-    return max((style.ink, style.paper), key=lambda text: contrast_ratio(text, fill))
-
-
-def contrast_ratio(a: str, b: str) -> float:
-    """WCAG 2.1 contrast ratio of two #rrggbb colours."""
-    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
-
-
-def _luminance(colour: str) -> float:
-    channels = (int(colour[k:k + 2], 16) / 255 for k in (1, 3, 5))
-    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return best_text(fill, style.ink, style.paper)
 
 
 def _num(value: float) -> str:

@@ -364,6 +364,7 @@ def item_uuid(item_id: str) -> str:
 
 # ---- HTML ----
 
+@cache  # compiled templates are kept; the loader still notices a changed file (auto_reload)
 def environment(layouts: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(layouts) / "fragments"),

@@ -35,6 +35,7 @@ from ..build import Job, Target, build_date
 from ..content.fields import COLOUR, Doc, Loc, MinLen, located
 from ..content.model import Content, Persona
 from ..errors import BuildError, MissingToolError
+from ..fontconfig import write_fontconfig
 from ..layout.journey import JourneyLabels, TimelineStyle, journey_text, span_label, timeline_graph
 from ..layout.map import PT, MapLayout, layout_map
 from ..layout.routes import Journey, Key, KeyEntry, Mark, RouteStyle, Station, layout_key, plan_routes
@@ -51,18 +52,6 @@ SVG_NS = "http://www.w3.org/2000/svg"
 INKSCAPE = "http://www.inkscape.org/namespaces/inkscape"
 FOREIGN_NS = {"http://www.w3.org/1999/xlink": "xlink", "http://www.w3.org/XML/1998/namespace": "xml", INKSCAPE: "inkscape"}
 ROOT_TAG = re.compile(r"<svg\b[^>]*>")
-
-# fontconfig for `dot`: the shipped fonts first (they win over a system copy of the same
-# family), then the system configuration for fallback glyphs; caches in the temporary folder.
-FONTS_CONF = """<?xml version="1.0"?>
-<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
-<fontconfig>
-  <dir>{fonts}</dir>
-  <cachedir>{cache}</cachedir>
-  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
-</fontconfig>
-"""
-
 
 @dataclass(frozen=True)
 class JourneysStyle:
@@ -174,9 +163,7 @@ def _persona(content: Content, persona_id: str) -> Persona:
 def shipped_fonts(theme: Theme) -> Iterator[Path]:
     """Point fontconfig (and so `dot`) at a generated config that finds the theme's fonts first."""
     with tempfile.TemporaryDirectory(prefix="mulighetskart-fonts-") as tmp:
-        conf = Path(tmp) / "fonts.conf"
-        fonts = theme.font_path("regular").parent
-        conf.write_text(FONTS_CONF.format(fonts=escape(str(fonts)), cache=escape(str(Path(tmp) / "cache"))), encoding="utf-8")
+        conf = write_fontconfig(Path(tmp), [theme.font_path("regular").parent])
         before = os.environ.get("FONTCONFIG_FILE")
         os.environ["FONTCONFIG_FILE"] = str(conf)
         try:

@@ -26,9 +26,11 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 
 from ..build import Job, Target, build_date
+from ..colour import contrast
 from ..content.convert import suggest
 from ..content.model import Content
 from ..errors import BuildError, ContentError, MissingToolError, Problem
+from ..fontconfig import write_fontconfig
 from ..layout.map import Box, Connector, Frame, MapLayout, MapStyle, Swatch, TextBlock, date_text, layout_map
 from ..layout.text import TextMeasure
 from ..publish import Writer
@@ -159,21 +161,6 @@ class Palette:
             colour = self.categories[cid]
             pairs += [("text", f"category {cid}", self.text, colour), ("muted", f"category {cid}", self.muted, colour)]
         return pairs
-
-
-def contrast(a: str, b: str) -> float:
-    """WCAG 2.1 contrast ratio of two #rrggbb colours."""
-    la, lb = _luminance(a), _luminance(b)
-    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
-
-
-def _luminance(hex_colour: str) -> float:
-    def channel(v: int) -> float:
-        c = v / 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
 
 
 # --- the SVG document ------------------------------------------------------------------------------
@@ -451,9 +438,7 @@ def svg_to_png(svg: str, width_px: int, font_dirs: Iterable[Path] = ()) -> bytes
                                "apt-get install librsvg2-bin (Debian/Ubuntu) or brew install librsvg (macOS)")
     with tempfile.TemporaryDirectory(prefix="mulighetskart-png-") as tmp:
         dirs = [Path(d).resolve() for d in font_dirs] or [_unpack_fonts(svg, Path(tmp) / "fonts")]
-        conf = Path(tmp) / "fonts.conf"
-        conf.write_text(_fontconfig(dirs, Path(tmp) / "cache"), encoding="utf-8")
-        env = {**os.environ, "FONTCONFIG_FILE": str(conf)}
+        env = {**os.environ, "FONTCONFIG_FILE": str(write_fontconfig(Path(tmp), dirs))}
         try:
             done = subprocess.run([exe, "--width", str(int(width_px)), "--keep-aspect-ratio", "--format", "png"],
                                   input=svg.encode("utf-8"), capture_output=True, env=env, timeout=300, check=False)
@@ -475,13 +460,3 @@ def _unpack_fonts(svg: str, folder: Path) -> Path:
         font.flavor = None
         font.save(folder / f"embedded-{i}.ttf")
     return folder
-
-
-def _fontconfig(dirs: list[Path], cache_dir: Path) -> str:
-    from xml.sax.saxutils import escape
-
-    entries = "".join(f"<dir>{escape(str(d))}</dir>" for d in dirs)
-    # The shipped fonts come first; the system's fonts stay available as a fallback.
-    return ('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n'
-            f"<fontconfig>{entries}<cachedir>{escape(str(cache_dir))}</cachedir>"
-            '<include ignore_missing="yes">/etc/fonts/fonts.conf</include></fontconfig>\n')

@@ -1,0 +1,24 @@
+"""A private fontconfig for the external renderers (`dot`, `rsvg-convert`): they find fonts
+only through fontconfig, so each run gets a config that lists the shipped fonts first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+SYSTEM_CONF = "/etc/fonts/fonts.conf"
+
+
+def write_fontconfig(folder: Path, font_dirs: Iterable[Path], *, system: bool = True) -> Path:
+    """Write `folder/fonts.conf` (its cache beside it) and return its path for FONTCONFIG_FILE.
+
+    The shipped fonts come first, so they win over a system copy of the same family; with
+    `system` the machine's fonts stay available for glyphs the shipped fonts lack.
+    """
+    dirs = "".join(f"<dir>{escape(str(Path(d).resolve()))}</dir>" for d in font_dirs)
+    include = f'<include ignore_missing="yes">{SYSTEM_CONF}</include>' if system else ""
+    conf = folder / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n'
+                    f"<fontconfig>{dirs}<cachedir>{escape(str(folder / 'cache'))}</cachedir>{include}</fontconfig>\n", encoding="utf-8")
+    return conf
