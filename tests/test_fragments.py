@@ -21,9 +21,10 @@ from click.testing import CliRunner
 from mulighetskart.build import BuildOptions, build
 from mulighetskart.cli import main
 from mulighetskart.errors import BuildError, ContentError
+from mulighetskart.markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
+from mulighetskart.render import fragments as fragments_target
 from mulighetskart.render.changelog import Changes, Previous, read_previous, summary_text, tombstones
 from mulighetskart.render.fragments import environment, finish, markdown, render
-from mulighetskart.render.markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
 
 from .conftest import FIXTURE_CONTENT, LAYOUTS, SHIPPED_CONTENT
 
@@ -361,6 +362,21 @@ def test_unchanged_rebuild_reports_nothing_and_keeps_dates(package, rebuilt):
     # Same input, same bytes: every fragment and illustration.
     same = [p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file() and p.parent.name not in ("preview", "fragments")]
     assert same and [name for name in same if (folder / name).read_bytes() != (package / name).read_bytes()] == []
+
+
+def test_same_inputs_reuse_the_drawn_illustrations_unless_altered(package, rebuilt, monkeypatch):
+    """A rebuild from unchanged inputs keeps the illustrations the last export drew (the
+    no-op build is fast); a kept file that was altered is drawn again, not trusted."""
+    drawn = []
+    real = fragments_target.draw_assets
+    monkeypatch.setattr(fragments_target, "draw_assets", lambda *args: drawn.append(1) or real(*args))
+    folder = build_fragments(FIXTURE_CONTENT, rebuilt)
+    assert drawn == []
+    assets = sorted(p.relative_to(package).as_posix() for p in (package / "assets").iterdir())
+    assert assets and all((folder / a).read_bytes() == (package / a).read_bytes() for a in assets)
+    (folder / assets[0]).write_bytes(b"altered")
+    folder = build_fragments(FIXTURE_CONTENT, rebuilt)
+    assert drawn == [1] and (folder / assets[0]).read_bytes() == (package / assets[0]).read_bytes()
 
 
 def test_editing_one_offer_title_reports_that_offer_changed(package, tmp_path, monkeypatch):

@@ -161,12 +161,16 @@ def test_a_graphviz_failure_is_a_build_error(fixture_content, theme, tmp_path, m
     assert "apt-get install graphviz" in str(failed.value)
 
 
-def test_other_targets_can_call_with_a_theme_loaded_for_them(fixture_content, theme):
-    """The handbook and the fragments load the theme without the journeys' section."""
+def test_targets_drawing_with_the_journeys_get_its_theme_section(fixture_content):
+    """The handbook and the fragments call the journeys' contract functions: a build of only
+    them loads targets.journeys (and the map's) too; a theme without it is a clear error."""
+    from mulighetskart.build import load_target, theme_styles
     from mulighetskart.theme import load_theme
 
-    bare = load_theme(LAYOUTS, {})
-    assert timeline_dot(fixture_content, bare, "amal") == timeline_dot(fixture_content, theme, "amal")
+    for name in ("handbook", "fragments"):
+        assert {"map", "journeys", name} <= set(theme_styles([load_target(name)]))
+    with pytest.raises(BuildError, match=r"without targets\.journeys"):
+        timeline_dot(fixture_content, load_theme(LAYOUTS, {}), "amal")
 
 
 def test_unknown_persona_is_a_build_error(fixture_content, theme):

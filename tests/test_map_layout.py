@@ -13,7 +13,8 @@ import itertools
 
 import pytest
 
-from mulighetskart.layout.map import PT, MapLayout, MapStyle, Rect, layout_map
+from mulighetskart.layout.geometry import Rect
+from mulighetskart.layout.map import PT, MapLayout, MapStyle, layout_map
 from mulighetskart.layout.text import TextMeasure
 from mulighetskart.theme import load_theme
 

@@ -43,6 +43,7 @@ class Job:
     date: dt.date
     previous: Path | None  # the target's folder in the last good output, if any
     since: Path | None = None  # an earlier export to compare with instead (build --since)
+    same_inputs: bool = False  # `previous` was built from exactly these inputs (what it drew can be reused)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Target:
     style: type | None  # dataclass of its section in theme.yaml
     run: Callable[[Job, Writer], None]
     cacheable: bool = True  # False when the output depends on the previous output (changelogs)
+    uses: tuple[str, ...] = ()  # targets it draws with through their contracts: their theme sections load too
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,7 @@ class BuildResult:
 def build(opts: BuildOptions) -> BuildResult:
     loaded = load_content(opts.content, strict=opts.strict)
     targets = [load_target(name) for name in (opts.only or tuple(TARGET_MODULES))]
-    theme = load_theme(opts.layouts, {t.name: t.style for t in targets if t.style},
-                       colour_tokens={c.colour for c in loaded.content.categories})
+    theme = load_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories})
     date = build_date(loaded.content)
     fonts = theme.font_path().parent
     keys = {t.name: cache_key(t.name, loaded.content, date, (Path(opts.layouts), fonts, Path(__file__).parent)) for t in targets}
@@ -87,7 +88,8 @@ def build(opts: BuildOptions) -> BuildResult:
     reused = tuple(t.name for t in targets if not opts.clean and t.cacheable and (opts.out / t.name).is_dir()
                    and previous.get("cache", {}).get(t.name) == keys[t.name])
     todo = [t.name for t in targets if t.name not in reused]
-    jobs = {name: Job(loaded.content, theme, date, _previous_folder(opts.out, name), opts.since) for name in todo}
+    jobs = {name: Job(loaded.content, theme, date, _previous_folder(opts.out, name), opts.since,
+                      same_inputs=previous.get("cache", {}).get(name) == keys[name]) for name in todo}
     with staged(opts.out, rebuild=todo) as stage:
         written, timings = render_all(jobs, stage, opts)
         for name in reused:
@@ -96,6 +98,12 @@ def build(opts: BuildOptions) -> BuildResult:
         report = build_report(loaded.content, stage, timings, reused, cache, loaded.warnings, date)
         (stage / REPORT).write_bytes(json_bytes(report))
     return BuildResult(opts.out, written, timings, reused, loaded.warnings)
+
+
+def theme_styles(targets: list[Target]) -> dict[str, type]:
+    """The theme sections a build needs: its targets' and those of the targets they draw with."""
+    names = sorted({name for t in targets for name in (t.name, *t.uses)})
+    return {name: style for name in names if (style := load_target(name).style)}
 
 
 def render_all(jobs: dict[str, Job], stage: Path, opts: BuildOptions) -> tuple[dict[str, str], dict[str, float]]:

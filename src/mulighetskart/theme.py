@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from .content.convert import INVALID, Collector, Converter, node_pos
 from .content.fields import COLOUR, Doc, Loc, MinLen, located
 from .content.load import read_yaml
-from .errors import ContentError, Pos
+from .errors import BuildError, ContentError, Pos
 
 Colour = Annotated[str, COLOUR]
 
@@ -56,6 +56,8 @@ class Theme:
         return self.labels[key]
 
     def section(self, target: str):
+        if target not in self.sections:
+            raise BuildError(f"the theme was loaded without targets.{target}; a target that draws with {target} names it in its `uses`")
         return self.sections[target]
 
 

@@ -14,7 +14,7 @@ from ..colour import best_text
 from ..content.fields import ID_PATTERN, Doc, Loc, MinLen, located
 from ..content.model import Category, Content, Financing, Offer, Persona
 from ..errors import BuildError
-from ..render.markup import markdown_html
+from ..markup import markdown_html
 from ..theme import Theme
 from .journey import journey_text, span_label
 

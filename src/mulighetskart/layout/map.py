@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import heapq
-import itertools
 import math
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
@@ -27,11 +24,12 @@ from typing import Annotated, Literal
 from ..content.fields import Doc, Loc, located
 from ..content.model import Category, Content, Offer
 from ..theme import Colour
+from .connectors import Grid, ports, simplify, transitive_reduction
+from .geometry import EPS, Rect
 from .text import TextMeasure
 
 PT = 25.4 / 72  # mm per point
 PAPERS = {"A3": (420.0, 297.0), "A2": (594.0, 420.0)}  # ISO 216, landscape
-EPS = 1e-6
 
 Mm = Annotated[float, Doc("millimetres")]
 Pt = Annotated[float, Doc("points")]
@@ -152,51 +150,6 @@ class MapStyle:
 
 
 # --- geometry ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rect:
-    x: float
-    y: float
-    w: float
-    h: float
-
-    @property
-    def right(self) -> float:
-        return self.x + self.w
-
-    @property
-    def bottom(self) -> float:
-        return self.y + self.h
-
-    @property
-    def cx(self) -> float:
-        return self.x + self.w / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.h / 2
-
-    def shift(self, dx: float, dy: float) -> Rect:
-        return Rect(self.x + dx, self.y + dy, self.w, self.h)
-
-    def grow(self, d: float) -> Rect:
-        return Rect(self.x - d, self.y - d, self.w + 2 * d, self.h + 2 * d)
-
-    def overlaps(self, other: Rect, tol: float = EPS) -> bool:
-        """True when the interiors intersect (touching edges do not count)."""
-        return self.x < other.right - tol and other.x < self.right - tol and self.y < other.bottom - tol and other.y < self.bottom - tol
-
-    def contains(self, other: Rect, tol: float = EPS) -> bool:
-        return other.x >= self.x - tol and other.y >= self.y - tol and other.right <= self.right + tol and other.bottom <= self.bottom + tol
-
-    def crossed_by(self, a: tuple[float, float], b: tuple[float, float], tol: float = EPS) -> bool:
-        """True when the axis-parallel segment a–b runs through the interior (not just along an edge)."""
-        (x1, y1), (x2, y2) = a, b
-        lo_x, hi_x, lo_y, hi_y = min(x1, x2), max(x1, x2), min(y1, y2), max(y1, y2)
-        inside_x = self.x + tol < hi_x and lo_x < self.right - tol if hi_x > lo_x else self.x + tol < lo_x < self.right - tol
-        inside_y = self.y + tol < hi_y and lo_y < self.bottom - tol if hi_y > lo_y else self.y + tol < lo_y < self.bottom - tol
-        return inside_x and inside_y
 
 
 @dataclass(frozen=True)
@@ -1153,23 +1106,23 @@ def _connectors(ctx: _Ctx, parts: _Parts, width: float, height: float) -> tuple[
                 continue
             pairs.append((o.id, target))
     if cs.reduce:
-        pairs = _transitive_reduction(pairs)
+        pairs = transitive_reduction(pairs)
     if not pairs:
         return (), ()
     obstacles = [b.rect for b in parts.boxes.values()] + [b.rect for b in parts.extras]
     obstacles += [seg for f in parts.frames for seg in f.segments] + [t.rect for t in parts.labels] + [s.rect for s in parts.swatches]
     clearance = ctx.style.gap / 2
-    ports = _ports(pairs, boxes, clearance)
-    stubs = [stub for (_, start), (_, end) in ports.values() for stub in (start, end)]
-    grid = _Grid.around(obstacles, clearance, Rect(0, 0, width, height), stubs)
+    ends = ports(pairs, {bid: box.rect for bid, box in boxes.items()}, clearance)
+    stubs = [stub for (_, start), (_, end) in ends.values() for stub in (start, end)]
+    grid = Grid.around(obstacles, clearance, Rect(0, 0, width, height), stubs)
     routed, failed = [], []
     for a, b in sorted(pairs):
-        (pa, sa), (pb, sb) = ports[(a, b)]
+        (pa, sa), (pb, sb) = ends[(a, b)]
         path = grid.search(sa, sb, b)
         if path is None:
             failed.append((a, b))
         else:
-            routed.append(Connector(a, b, _simplify([pa, *path, pb])))
+            routed.append(Connector(a, b, simplify([pa, *path, pb])))
     return tuple(routed), tuple(failed)
 
 
@@ -1183,241 +1136,3 @@ def _wanted(ctx: _Ctx, which: str, a: Offer, b: Offer) -> bool:
     levels = {g.id: g.level for g in ctx.content.category(a.category).groups}
     la, lb = levels.get(a.group), levels.get(b.group)
     return la is not None and lb is not None and lb > la
-
-
-def _transitive_reduction(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Drop a→c when c can be reached from a through other drawn connectors."""
-    succ: dict[str, set[str]] = {}
-    for a, b in pairs:
-        succ.setdefault(a, set()).add(b)
-
-    def reaches(start: str, goal: str, skip: tuple[str, str]) -> bool:
-        seen, todo = set(), [start]
-        while todo:
-            node = todo.pop()
-            for nxt in sorted(succ.get(node, ())):
-                if (node, nxt) == skip or nxt in seen:
-                    continue
-                if nxt == goal:
-                    return True
-                seen.add(nxt)
-                todo.append(nxt)
-        return False
-
-    return [pair for pair in pairs if not reaches(pair[0], pair[1], pair)]
-
-
-def _side(a: Rect, b: Rect) -> tuple[str, str]:
-    """Leave a on the side facing b, enter b on the side facing back: rightwards along the
-    reading direction when b lies ahead, else down (or up) into b's row."""
-    if b.x >= a.right:
-        return "right", "left"
-    if b.y >= a.bottom:
-        return "bottom", "top"
-    if b.bottom <= a.y:
-        return "top", "bottom"
-    return "left", "right"
-
-
-def _ports(pairs: list[tuple[str, str]], boxes: Mapping[str, Box], c: float) -> dict:
-    """(port, stub) at both ends of each connector.
-
-    Connectors leaving by the same side of a box are spread along it, ordered by where they
-    go, so each can be followed from its start; connectors arriving by the same side share
-    one arrowhead. The stub lies `c` outside the box, on the grid of gutter lines the router
-    follows.
-    """
-    uses: dict[tuple[str, str], list] = {}
-    for pair in pairs:
-        ra, rb = boxes[pair[0]].rect, boxes[pair[1]].rect
-        sa, sb = _side(ra, rb)
-        uses.setdefault((pair[0], sa), []).append((_along(sa, rb), pair, 0))
-        uses.setdefault((pair[1], sb), []).append((_along(sb, ra), pair, 1))
-    ends: dict[tuple[tuple[str, str], int], tuple] = {}
-    for (bid, side), items in uses.items():
-        leaving = sorted(i for i in items if i[2] == 0)
-        for k, (_, pair, end) in enumerate(leaving):
-            ends[(pair, end)] = _port(boxes[bid].rect, side, (k + 1) / (len(leaving) + 1), c)
-        for _, pair, end in items:
-            if end == 1:  # arrivals share one arrowhead per side: the lines merge into it
-                ends[(pair, end)] = _port(boxes[bid].rect, side, 0.5, c)
-    return {pair: (ends[(pair, 0)], ends[(pair, 1)]) for pair in pairs}
-
-
-def _along(side: str, other: Rect) -> float:
-    return other.cy if side in ("left", "right") else other.cx
-
-
-def _port(r: Rect, side: str, t: float, c: float):
-    t = 0.25 + 0.5 * t  # keep ports off the rounded corners
-    if side == "right":
-        y = r.y + r.h * t
-        return (r.right, y), (r.right + c, y)
-    if side == "left":
-        y = r.y + r.h * t
-        return (r.x, y), (r.x - c, y)
-    x = r.x + r.w * t
-    return ((x, r.bottom), (x, r.bottom + c)) if side == "bottom" else ((x, r.y), (x, r.y - c))
-
-
-def _dedupe(values: set[float]) -> list[float]:
-    out: list[float] = []
-    for v in sorted(values):
-        if not out or v - out[-1] > 1e-6:
-            out.append(v)
-    return out
-
-
-class _Grid:
-    """Orthogonal routing along the gutters: A* over the lines that keep `clearance` from every
-    obstacle (box, frame, label), with a penalty per bend so routes stay simple."""
-
-    BEND = 6.0  # mm of detour a bend is worth
-    SHARED = 0.5  # extra cost per mm of running along another route (to another target)
-    WINDOW = 40.0  # mm around the two ends searched first (routes are local; big sheets stay fast)
-
-    def __init__(self, xs: list[float], ys: list[float], blocks: list[Rect]):
-        self.xs, self.ys = xs, ys
-        self.used: dict[tuple[int, int, int, int], set[str]] = {}
-        self.h_blocked = self._blocked(ys, [(r.y, r.bottom, r.x, r.right) for r in blocks])
-        self.v_blocked = self._blocked(xs, [(r.x, r.right, r.y, r.bottom) for r in blocks])
-
-    @classmethod
-    def around(cls, obstacles: list[Rect], clearance: float, bounds: Rect, stubs: list[tuple[float, float]]) -> _Grid:
-        xs = {bounds.x + clearance, bounds.right - clearance, *(x for x, _ in stubs)}
-        ys = {bounds.y + clearance, bounds.bottom - clearance, *(y for _, y in stubs)}
-        for r in obstacles:
-            xs.update((r.x - clearance, r.right + clearance))
-            ys.update((r.y - clearance, r.bottom + clearance))
-        # grown a hair less than the clearance, so lines exactly `clearance` away stay open
-        blocks = [r.grow(clearance - 1e-4) for r in obstacles]
-        return cls(_dedupe(xs), _dedupe(ys), blocks)
-
-    @staticmethod
-    def _blocked(lines: list[float], spans: list[tuple[float, float, float, float]]) -> list[tuple[list[float], list[float]]]:
-        """Per grid line, the merged intervals along it that obstacles cover: (starts, ends)."""
-        per_line: list[list[tuple[float, float]]] = [[] for _ in lines]
-        for across_lo, across_hi, lo, hi in spans:
-            for k in range(bisect_right(lines, across_lo), bisect_left(lines, across_hi)):
-                per_line[k].append((lo, hi))
-        merged = []
-        for intervals in per_line:
-            starts: list[float] = []
-            ends: list[float] = []
-            for lo, hi in sorted(intervals):
-                if ends and lo <= ends[-1]:
-                    ends[-1] = max(ends[-1], hi)
-                else:
-                    starts.append(lo)
-                    ends.append(hi)
-            merged.append((starts, ends))
-        return merged
-
-    def search(self, start: tuple[float, float], goal: tuple[float, float], target: str = "") -> list[tuple[float, float]] | None:
-        """A route from start to goal; stretches used by routes to other targets cost extra, so
-        lines only share a gutter where they must (routes to one target may merge)."""
-        lo_x, hi_x = sorted((start[0], goal[0]))
-        lo_y, hi_y = sorted((start[1], goal[1]))
-        near = Rect(lo_x, lo_y, hi_x - lo_x, hi_y - lo_y).grow(self.WINDOW)
-        path = self._search(start, goal, near, target) or self._search(start, goal, None, target)
-        if path:
-            for a, b in itertools.pairwise(path):
-                self._mark(a, b, target)
-        return path
-
-    def _mark(self, a: tuple[float, float], b: tuple[float, float], target: str) -> None:
-        """Remember every grid step of the segment a-b as used by a route to `target`."""
-        i0, i1 = sorted((_index(self.xs, a[0]), _index(self.xs, b[0])))
-        j0, j1 = sorted((_index(self.ys, a[1]), _index(self.ys, b[1])))
-        steps = [(i, j0, i + 1, j0) for i in range(i0, i1)] if j0 == j1 else [(i0, j, i0, j + 1) for j in range(j0, j1)]
-        for step in steps:
-            self.used.setdefault(step, set()).add(target)
-
-    def _search(self, start, goal, window: Rect | None, target: str) -> list[tuple[float, float]] | None:
-        xs, ys = self.xs, self.ys
-        si, sj, gi, gj = _index(xs, start[0]), _index(ys, start[1]), _index(xs, goal[0]), _index(ys, goal[1])
-        if None in (si, sj, gi, gj):
-            return None
-        i_lo, i_hi, j_lo, j_hi = self._bounds(window)
-        h_blocked, v_blocked, used, bend, extra = self.h_blocked, self.v_blocked, self.used, self.BEND, self.SHARED
-        gx, gy = xs[gi], ys[gj]
-
-        def h(i: int, j: int) -> float:  # never more than what is left: distance, and a bend unless aligned
-            dx, dy = abs(xs[i] - gx), abs(ys[j] - gy)
-            return dx + dy + (bend if dx > 1e-9 and dy > 1e-9 else 0.0)
-
-        frontier = [(h(si, sj), -0.0, si, sj, -1)]
-        best = {(si, sj, -1): 0.0}
-        came: dict[tuple[int, int, int], tuple[int, int, int]] = {}
-        while frontier:
-            _, neg_cost, i, j, d = heapq.heappop(frontier)
-            cost = -neg_cost
-            if i == gi and j == gj:
-                return self._path(came, (i, j, d))
-            if cost > best[(i, j, d)]:
-                continue
-            for nd, ni, nj in ((0, i + 1, j), (1, i - 1, j), (2, i, j + 1), (3, i, j - 1)):
-                if ni < i_lo or ni > i_hi or nj < j_lo or nj > j_hi:
-                    continue
-                if nd < 2:  # along a horizontal grid line
-                    a, b = min(i, ni), max(i, ni)
-                    lo, hi, (starts, ends), step = xs[a], xs[b], h_blocked[j], (a, j, b, j)
-                else:
-                    a, b = min(j, nj), max(j, nj)
-                    lo, hi, (starts, ends), step = ys[a], ys[b], v_blocked[i], (i, a, i, b)
-                k = bisect_left(starts, hi) - 1  # the last covered stretch starting before this step ends
-                if k >= 0 and ends[k] > lo:
-                    continue
-                shared = used.get(step)
-                length = (hi - lo) * (1 + extra) if shared and shared != {target} else hi - lo
-                new = cost + length + (bend if d != -1 and d != nd else 0.0)
-                key = (ni, nj, nd)
-                if new < best.get(key, float("inf")) - 1e-9:
-                    best[key] = new
-                    came[key] = (i, j, d)
-                    heapq.heappush(frontier, (new + h(ni, nj), -new, ni, nj, nd))  # ties: the deeper first
-        return None
-
-    def _bounds(self, window: Rect | None) -> tuple[int, int, int, int]:
-        """Index ranges of the grid lines inside the window (all of them without one)."""
-        if window is None:
-            return 0, len(self.xs) - 1, 0, len(self.ys) - 1
-        return (bisect_left(self.xs, window.x), bisect_right(self.xs, window.right) - 1,
-                bisect_left(self.ys, window.y), bisect_right(self.ys, window.bottom) - 1)
-
-    def _path(self, came, key) -> list[tuple[float, float]]:
-        points = [(self.xs[key[0]], self.ys[key[1]])]
-        while key in came:
-            key = came[key]
-            points.append((self.xs[key[0]], self.ys[key[1]]))
-        return points[::-1]
-
-
-def _index(coords: list[float], value: float) -> int | None:
-    i = bisect_left(coords, value - 1e-6)
-    return i if i < len(coords) and abs(coords[i] - value) <= 1e-6 else None
-
-
-def _simplify(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
-    """Drop repeated points and the middle of straight runs."""
-    out: list[tuple[float, float]] = []
-    for p in points:
-        if out and _same(p, out[-1]):
-            continue
-        if len(out) >= 2 and (_same_x(out[-2], out[-1], p) or _same_y(out[-2], out[-1], p)):
-            out[-1] = p
-            continue
-        out.append(p)
-    return tuple(out)
-
-
-def _same(a, b) -> bool:
-    return abs(a[0] - b[0]) < 1e-9 and abs(a[1] - b[1]) < 1e-9
-
-
-def _same_x(*pts) -> bool:
-    return max(p[0] for p in pts) - min(p[0] for p in pts) < 1e-9
-
-
-def _same_y(*pts) -> bool:
-    return max(p[1] for p in pts) - min(p[1] for p in pts) < 1e-9

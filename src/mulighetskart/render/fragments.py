@@ -20,7 +20,7 @@ import unicodedata
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from functools import cache
 from html import unescape
 from html.parser import HTMLParser
@@ -33,15 +33,17 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from .. import __version__
-from ..build import Job, Target, load_target
+from ..build import Job, Target
 from ..content.fields import ID_PATTERN, Doc, Loc, MaxLen, MinLen, located
 from ..content.model import Content
 from ..errors import BuildError, ContentError, Problem
 from ..layout.journey import span_label
+from ..markup import markdown_html, sanitise
 from ..publish import Writer, json_bytes
-from ..theme import Theme, load_theme
+from ..theme import Theme
 from .changelog import Changes, Previous, changelog_doc, compare, dated, read_previous, summary_text, tombstones
-from .markup import markdown_html, sanitise
+from .journeys import route_svg, timeline_svg
+from .map_svg import map_svg, svg_to_png
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_FILE = "manifest.schema.json"
@@ -206,7 +208,7 @@ def run(job: Job, out: Writer) -> None:
     style: FragmentsStyle = job.theme.section("fragments")
     check_style(style)
     previous = read_previous(job.since or job.previous)
-    assets = draw_assets(job.content, job.theme, style)
+    assets = (job.same_inputs and kept_assets(job.previous)) or draw_assets(job.content, job.theme, style)
     schema = (job.theme.layouts / "fragments" / SCHEMA_FILE).read_bytes()
     package = plan_package(job.content, job.theme, style, assets, schema, previous, job.date.isoformat(), generator())
     for path, data in package.files:
@@ -214,7 +216,7 @@ def run(job: Job, out: Writer) -> None:
 
 
 # Not cached between builds: the changelog depends on the previous output.
-TARGET = Target(name="fragments", style=FragmentsStyle, run=run, cacheable=False)
+TARGET = Target(name="fragments", style=FragmentsStyle, run=run, cacheable=False, uses=("map", "journeys"))
 
 
 @cache
@@ -231,12 +233,6 @@ def generator() -> Generator:
 # ---- step 1: illustrations, through the other targets' contracts ----
 
 def draw_assets(content: Content, theme: Theme, style: FragmentsStyle) -> tuple[Asset, ...]:
-    try:
-        from .journeys import route_svg, timeline_svg
-        from .map_svg import map_svg, svg_to_png
-    except ImportError as exc:
-        raise BuildError(f"the fragments target needs the map and journey renderers: {exc}") from exc
-    theme = with_sections(theme, ("map", "journeys"))
     spec = style.illustrations
     # SVGs one after the other (timeline_svg points fontconfig at the shipped fonts for its run) ...
     drawn = [Drawn(f"page:{style.pages.map.slug}", "map", spec.map, {}, map_svg(content, theme))]
@@ -250,14 +246,21 @@ def draw_assets(content: Content, theme: Theme, style: FragmentsStyle) -> tuple[
     return tuple(a for d, png in zip(drawn, pngs, strict=True) for a in d.assets(style, png))
 
 
-def with_sections(theme: Theme, names: tuple[str, ...]) -> Theme:
-    """The theme with these targets' sections too, converted once here rather than on every
-    call to their functions (a fragments-only build loads no other section)."""
-    missing = {name: load_target(name).style for name in names if name not in theme.sections}
-    if not missing:
-        return theme
-    extra = load_theme(theme.layouts, {k: v for k, v in missing.items() if v})
-    return replace(theme, sections={**theme.sections, **extra.sections})
+def kept_assets(folder: Path | None) -> tuple[Asset, ...] | None:
+    """The illustrations of the last export, when it was made from the same inputs: drawing
+    them again would give the same bytes. None when any file is missing or altered."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_bytes())
+        kept = []
+        for item in manifest["items"]:
+            for a in item["assets"]:
+                data = (folder / a["file"]).read_bytes()
+                if hashlib.sha256(data).hexdigest() != a["sha256"]:
+                    return None
+                kept.append(Asset(item["id"], a["role"], a["file"], a["media_type"], a["alt"], a["caption"], data))
+        return tuple(kept)
+    except (OSError, TypeError, ValueError, KeyError):
+        return None
 
 
 @dataclass(frozen=True)

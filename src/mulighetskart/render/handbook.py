@@ -36,6 +36,8 @@ from ..fontconfig import write_fontconfig
 from ..layout.handbook import EditionStyle, Handbook, HandbookStyle, Labels, PageStyle, persona_anchor, plan_handbook
 from ..publish import Writer
 from ..theme import Theme
+from .journeys import route_svg, timeline_svg
+from .map_svg import map_svg
 
 
 @dataclass(frozen=True)
@@ -151,9 +153,6 @@ def page_size_mm(size: str) -> tuple[float, float]:
 
 def draw_figures(content: Content, theme: Theme, hb: Handbook) -> dict[str, str]:
     """SVG files by name, drawn by the map and journeys targets through their contracts."""
-    from .journeys import route_svg, timeline_svg
-    from .map_svg import map_svg
-
     persona_ids = {persona_anchor(p.id): p.id for p in content.personas}
     figures = {hb.map.src: map_svg(content, theme)}
     for page in hb.personas:
@@ -483,4 +482,4 @@ def run(job: Job, out: Writer) -> None:
         out.write(f"{ed.style.file}.pdf", pdfs[ed.name])
 
 
-TARGET = Target(name="handbook", style=HandbookStyle, run=run)
+TARGET = Target(name="handbook", style=HandbookStyle, run=run, uses=("map", "journeys"))

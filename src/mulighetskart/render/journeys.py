@@ -41,7 +41,7 @@ from ..layout.map import PT, MapLayout, layout_map
 from ..layout.routes import Journey, Key, KeyEntry, Mark, RouteStyle, Station, layout_key, plan_routes
 from ..layout.text import TextMeasure
 from ..publish import Writer
-from ..theme import Theme, load_theme
+from ..theme import Theme
 from .map_svg import font_face_css, map_style, map_svg, svg_to_png
 
 INSTALL_GRAPHVIZ = "install with: apt-get install graphviz (Debian/Ubuntu) or brew install graphviz (macOS)"
@@ -138,15 +138,12 @@ def run(job: Job, out: Writer) -> None:
             out.write(f"{stem}.png", previews[stem].result())
 
 
-TARGET = Target(name="journeys", style=JourneysStyle, run=run)
+TARGET = Target(name="journeys", style=JourneysStyle, run=run, uses=("map",))
 
 
 def journeys_style(theme: Theme) -> JourneysStyle:
-    """The theme's targets.journeys section, loaded on demand when the theme was loaded for
-    other targets (the handbook and the fragments call the contract functions)."""
-    if "journeys" in theme.sections:
-        return theme.section("journeys")
-    return load_theme(theme.layouts, {"journeys": JourneysStyle}).section("journeys")
+    """The theme's targets.journeys section (loaded for every target that `uses` the journeys)."""
+    return theme.section("journeys")
 
 
 def _persona(content: Content, persona_id: str) -> Persona:

@@ -34,7 +34,7 @@ from ..fontconfig import write_fontconfig
 from ..layout.map import Box, Connector, Frame, MapLayout, MapStyle, Swatch, TextBlock, date_text, layout_map
 from ..layout.text import TextMeasure
 from ..publish import Writer
-from ..theme import Theme, load_theme
+from ..theme import Theme
 
 SVG_FILE = "mulighetskart.svg"
 PNG_FILE = "mulighetskart.png"
@@ -59,10 +59,8 @@ TARGET = Target(name="map", style=MapStyle, run=run)
 
 
 def map_style(theme: Theme) -> MapStyle:
-    """The theme's targets.map section, converted on demand when the theme was loaded for other targets."""
-    if "map" in theme.sections:
-        return theme.section("map")
-    return load_theme(theme.layouts, {"map": MapStyle}).section("map")
+    """The theme's targets.map section (loaded for every target that `uses` the map)."""
+    return theme.section("map")
 
 
 def check_style(style: MapStyle, theme: Theme, content: Content) -> None:
