@@ -38,7 +38,7 @@ from .test_map_layout import geometry_problems
 pytestmark = pytest.mark.fuzz
 
 # Whole builds (every target, both PDFs) cost seconds each: CI runs a few, `nox -s fuzz` many.
-WHOLE_BUILDS = 100 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 3
+WHOLE_BUILDS = 100 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 2
 
 WORDS = (
     "norsk", "opplæring", "språkpraksis", "Ærlig", "grønn", "Åpen", "fagbrev",  # bokmål

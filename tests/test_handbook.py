@@ -107,14 +107,6 @@ def test_every_font_is_embedded(out):
         assert all(row.split()[-5] == "yes" for row in rows), "\n".join(rows)
 
 
-def test_two_builds_are_byte_identical(out, tmp_path):
-    build(BuildOptions(FIXTURE_CONTENT, LAYOUTS, tmp_path / "b", only=("handbook",), jobs=1))
-    again = tmp_path / "b" / "handbook"
-    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file())
-    assert [f for f in files if (out / f).read_bytes() != (again / f).read_bytes()] == []
-
-
 def test_diagrams_stay_vector_and_images_have_300_ppi(out, printed, screen):
     """The figures are drawings (forms), not pictures; the only raster parts (librsvg's
     masks inside the route maps) print at 300 ppi or more."""
