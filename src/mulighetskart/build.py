@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .content import Content, load_content
+from .content import Content
+from .content.cached import load_content_cached
 from .errors import BuildError, Problem
 from .publish import REPORT, Writer, json_bytes, sha256_file, staged
 from .theme import Theme, load_theme
@@ -66,6 +67,7 @@ class BuildOptions:
     jobs: int = 2  # targets rendered side by side in worker processes
     on_progress: Callable[[str, float], None] = field(default=lambda name, seconds: None, compare=False)
     since: Path | None = None  # fragments: compare with this earlier export, not the last output
+    cache: Path = Path(".cache/content")  # the validated guide, kept between builds
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class BuildResult:
 
 
 def build(opts: BuildOptions) -> BuildResult:
-    loaded = load_content(opts.content, strict=opts.strict)
+    loaded = load_content_cached(opts.content, opts.cache, strict=opts.strict)
     targets = [load_target(name) for name in (opts.only or tuple(TARGET_MODULES))]
     theme = load_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories})
     date = build_date(loaded.content)

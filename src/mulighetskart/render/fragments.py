@@ -631,7 +631,8 @@ def zip_bytes(files: list[tuple[str, bytes]], date: str) -> bytes:
     with zipfile.ZipFile(buf, "w") as zf:
         for name, data in sorted(files):
             info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            # PNGs are compressed already: deflating them again costs time and saves nothing
+            info.compress_type = zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
             info.create_system = 3
             info.external_attr = 0o100644 << 16
             zf.writestr(info, data, compresslevel=9)

@@ -22,7 +22,6 @@ from functools import cache
 from pathlib import Path
 
 import svgwrite
-from fontTools import subset
 from fontTools.ttLib import TTFont
 
 from ..build import Job, Target, build_date
@@ -406,6 +405,8 @@ def font_face_css(theme: Theme, text_by_style: dict[str, str]) -> str:
 @cache
 def font_subset(path: str, text: str) -> bytes:
     """A WOFF2 subset holding `text` (and kerning between its letters); same input, same bytes."""
+    from fontTools import subset  # a fifth of a second to import; a no-op build never subsets
+
     opts = subset.Options()
     opts.flavor = "woff2"
     opts.layout_features = ["kern"]

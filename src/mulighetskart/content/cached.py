@@ -1,0 +1,70 @@
+"""The validated guide kept between builds.
+
+Parsing YAML with line and column is most of a no-op build's time (about a second for the
+shipped guide); loading the validated model back takes milliseconds. Entries are keyed by
+every byte under the content folder, the folder as given (positions in messages use it),
+the strictness and the code that validates, so a stale entry can never be used. Content
+with errors is never kept: it is reported afresh each time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+from .. import __version__
+from .validate import Loaded, load_content
+
+KEEP = 8  # entries; older ones are removed
+
+
+def load_content_cached(root: Path, cache_dir: Path, strict: bool = False) -> Loaded:
+    """Like `load_content`, from `cache_dir` when the same inputs were validated before."""
+    key = cache_key(Path(root), strict)
+    entry = cache_dir / f"{key}.pickle" if key else None
+    if entry is not None and (kept := _read(entry)) is not None:
+        return kept
+    loaded = load_content(root, strict=strict)  # raises ContentError: nothing is kept
+    if entry is not None:
+        _write(entry, loaded)
+    return loaded
+
+
+def cache_key(root: Path, strict: bool) -> str | None:
+    """A digest of everything validation reads, or None when the folder cannot be read
+    (load_content then says what is wrong)."""
+    digest = hashlib.sha256(f"{__version__}\0{root}\0{strict}\0".encode())
+    try:
+        for path in sorted(Path(__file__).parent.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        for path in sorted(root.rglob("*")):
+            if path.is_file() or path.is_symlink():  # a broken link raises: load_content reports it
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _read(entry: Path) -> Loaded | None:
+    try:
+        kept = pickle.loads(entry.read_bytes())  # written by this program into the project's own cache
+    except (OSError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError, pickle.UnpicklingError):
+        return None
+    return kept if isinstance(kept, Loaded) else None
+
+
+def _write(entry: Path, loaded: Loaded) -> None:
+    """Write atomically, then drop the oldest entries; a cache that cannot be written is skipped."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=entry.parent, prefix=".tmp-", delete=False) as tmp:
+            tmp.write(pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp.name, entry)
+        entries = sorted(entry.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
