@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mulighetskart.content import load_content
+from mulighetskart.content import cached, load_content
 from mulighetskart.content.cached import KEEP, load_content_cached
 from mulighetskart.errors import ContentError
 
@@ -83,3 +83,14 @@ def test_old_entries_are_dropped(content, tmp_path):
         retitle(content, f"Tittel nummer {i}")
         load_content_cached(content, cache)
     assert len(list(cache.glob("*.pickle"))) == KEEP
+
+
+def test_fresh_validates_again_and_keeps_the_result(content, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    load_content_cached(content, cache)
+    (entry,) = cache.glob("*.pickle")
+    entry.write_bytes(b"stale")
+    calls = []
+    monkeypatch.setattr(cached, "load_content", lambda *a, **k: calls.append(a) or load_content(*a, **k))
+    load_content_cached(content, cache, fresh=True)
+    assert calls and entry.read_bytes() != b"stale"

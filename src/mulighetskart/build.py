@@ -63,7 +63,7 @@ class BuildOptions:
     out: Path = Path("output")
     only: tuple[str, ...] = ()
     strict: bool = False
-    clean: bool = False  # ignore the cache: render every selected target
+    clean: bool = False  # ignore the caches: validate again and render every selected target
     jobs: int = 2  # targets rendered side by side in worker processes
     on_progress: Callable[[str, float], None] = field(default=lambda name, seconds: None, compare=False)
     since: Path | None = None  # fragments: compare with this earlier export, not the last output
@@ -80,7 +80,7 @@ class BuildResult:
 
 
 def build(opts: BuildOptions) -> BuildResult:
-    loaded = load_content_cached(opts.content, opts.cache, strict=opts.strict)
+    loaded = load_content_cached(opts.content, opts.cache, strict=opts.strict, fresh=opts.clean)
     targets = [load_target(name) for name in (opts.only or tuple(TARGET_MODULES))]
     theme = load_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories})
     date = build_date(loaded.content)

@@ -21,11 +21,12 @@ from .validate import Loaded, load_content
 KEEP = 8  # entries; older ones are removed
 
 
-def load_content_cached(root: Path, cache_dir: Path, strict: bool = False) -> Loaded:
-    """Like `load_content`, from `cache_dir` when the same inputs were validated before."""
+def load_content_cached(root: Path, cache_dir: Path, strict: bool = False, fresh: bool = False) -> Loaded:
+    """Like `load_content`, from `cache_dir` when the same inputs were validated before
+    (unless `fresh`: validate again, as `build --clean` does, and keep the result)."""
     key = cache_key(Path(root), strict)
     entry = cache_dir / f"{key}.pickle" if key else None
-    if entry is not None and (kept := _read(entry)) is not None:
+    if entry is not None and not fresh and (kept := _read(entry)) is not None:
         return kept
     loaded = load_content(root, strict=strict)  # raises ContentError: nothing is kept
     if entry is not None:
