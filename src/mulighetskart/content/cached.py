@@ -39,7 +39,8 @@ def cache_key(root: Path, strict: bool) -> str | None:
     (load_content then says what is wrong)."""
     digest = hashlib.sha256(f"{__version__}\0{root}\0{strict}\0".encode())
     try:
-        for path in sorted(Path(__file__).parent.glob("*.py")):
+        here = Path(__file__).parent
+        for path in [*sorted(here.glob("*.py")), here.parent / "errors.py"]:  # the model and its problems
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         for path in sorted(root.rglob("*")):
             if path.is_file() or path.is_symlink():  # a broken link raises: load_content reports it
