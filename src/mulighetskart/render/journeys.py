@@ -42,7 +42,8 @@ from ..layout.routes import Journey, Key, KeyEntry, Mark, RouteStyle, Station, l
 from ..layout.text import TextMeasure
 from ..publish import Writer
 from ..theme import Theme
-from .map_svg import font_face_css, map_style, map_svg, svg_to_png
+from .map_svg import check_style as check_map_style
+from .map_svg import font_face_css, map_style, render_svg, svg_to_png
 
 INSTALL_GRAPHVIZ = "install with: apt-get install graphviz (Debian/Ubuntu) or brew install graphviz (macOS)"
 ALL_ROUTES = "alle-reiser"
@@ -273,11 +274,15 @@ class MapBase:
     @classmethod
     def of(cls, content: Content, theme: Theme, style: JourneysStyle, date: dt.date) -> MapBase:
         measure = TextMeasure.from_theme(theme)
-        layout = layout_map(content, map_style(theme), measure, date)
+        mstyle = map_style(theme)
+        check_map_style(mstyle, theme, content)
+        layout = layout_map(content, mstyle, measure, date)
         fonts = font_css(content, theme, style)
-        drawing = _plain(ET.fromstring(map_svg(content, theme, date=date)))
-        box = _view_box(drawing)
         if fonts:  # one set of @font-face rules for the map's text and ours: a second set would shadow the first
+            mstyle = dataclasses.replace(mstyle, embed_fonts=False)
+        drawing = _plain(ET.fromstring(render_svg(layout, content, theme, mstyle, mstyle.offer_href, date)))
+        box = _view_box(drawing)
+        if fonts:
             _drop_styles(drawing)
         for name, value in zip(("x", "y", "width", "height"), box, strict=True):
             drawing.set(name, _n(value))
