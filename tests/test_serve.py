@@ -40,11 +40,16 @@ def listen(url: str):
     return urllib.request.urlopen(url + "__events", timeout=60)
 
 
-def next_event(events) -> tuple[str, str]:
-    """The next real event on an open stream; keep-alive comments (": …") are not events."""
+def next_event(events, within: float = 120) -> tuple[str, str]:
+    """The next real event on an open stream; keep-alive comments (": …") are not events.
+    Fails instead of waiting forever when none comes or the server hangs up."""
     lines: list[str] = []
+    deadline = time.monotonic() + within
     while True:
-        line = events.readline().decode().rstrip("\n")
+        assert time.monotonic() < deadline, f"no event within {within} s"
+        raw = events.readline()
+        assert raw, "the server closed the event stream"
+        line = raw.decode().rstrip("\n")
         if line.startswith(":") or (line == "" and not lines):
             continue
         if line == "":

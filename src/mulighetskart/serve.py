@@ -54,13 +54,18 @@ def rebuild(opts: BuildOptions, state: State, log) -> None:
     state.publish("")
 
 
-def watch(opts: BuildOptions, state: State, stop: threading.Event, log) -> None:
+def watch(opts: BuildOptions, state: State, stop: threading.Event, log, watching: threading.Event) -> None:
+    """Rebuild on every change; `watching` is set once the file watcher is in place, so an
+    edit made right after "serving …" is printed is not missed."""
     from watchfiles import watch as watch_paths
 
     roots = [p for p in (opts.content, opts.layouts, _fonts_folder(opts.layouts)) if p and Path(p).exists()]
-    for changes in watch_paths(*roots, stop_event=stop, debounce=200, step=50):
-        log(f"changed: {', '.join(sorted({Path(p).name for _, p in changes}))}")
-        rebuild(opts, state, log)
+    # yield_on_timeout: an empty batch every 100 ms tells us the watcher exists
+    for changes in watch_paths(*roots, stop_event=stop, debounce=200, step=50, rust_timeout=100, yield_on_timeout=True):
+        watching.set()
+        if changes:
+            log(f"changed: {', '.join(sorted({Path(p).name for _, p in changes}))}")
+            rebuild(opts, state, log)
 
 
 def make_handler(opts: BuildOptions, state: State):
@@ -136,9 +141,10 @@ def serve(opts: BuildOptions, host: str, port: int, log, ready=None) -> None:
     handler = partial(make_handler(opts, state), directory=str(Path(opts.out).resolve()))
     server = http.server.ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
-    stop = threading.Event()
-    watcher = threading.Thread(target=watch, args=(opts, state, stop, log), daemon=True)
+    stop, watching = threading.Event(), threading.Event()
+    watcher = threading.Thread(target=watch, args=(opts, state, stop, log, watching), daemon=True)
     watcher.start()
+    watching.wait(timeout=10)
     url = f"http://{host}:{server.server_address[1]}/"
     log(f"serving {html.escape(str(opts.out))} at {url} (Ctrl-C stops)")
     if ready:

@@ -125,10 +125,10 @@ def run(job: Job, out: Writer) -> None:
     with shipped_fonts(theme), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         timelines = {p.id: pool.submit(_timeline_files, content, theme, style, p, sources[p.id], fonts, png) for p in content.personas}
         base = MapBase.of(content, theme, style, job.date)
-        views = {f"{p.id}-rute": _route_view(content, theme, p, base) for p in content.personas}
-        views[ALL_ROUTES] = _all_routes_view(content, theme, base)
-        routes = {stem: route_document(theme, base, view) for stem, view in views.items()}
-        previews = {stem: pool.submit(svg_to_png, without_fonts(svg), **png) for stem, svg in routes.items()}
+        routes, previews = {}, {}
+        for stem, view in _route_views(content, theme, base):  # each preview starts as soon as its SVG is there
+            routes[stem] = route_document(theme, base, view)
+            previews[stem] = pool.submit(svg_to_png, without_fonts(routes[stem]), **png)
         for persona in content.personas:
             svg, preview = timelines[persona.id].result()
             out.write(f"{persona.id}.dot", sources[persona.id])
@@ -137,6 +137,13 @@ def run(job: Job, out: Writer) -> None:
         for stem, svg in routes.items():
             out.write(f"{stem}.svg", svg)
             out.write(f"{stem}.png", previews[stem].result())
+
+
+def _route_views(content: Content, theme: Theme, base: MapBase) -> Iterator[tuple[str, RouteView]]:
+    """(file stem, view): one route map per persona, then all of them together."""
+    for p in content.personas:
+        yield f"{p.id}-rute", _route_view(content, theme, p, base)
+    yield ALL_ROUTES, _all_routes_view(content, theme, base)
 
 
 TARGET = Target(name="journeys", style=JourneysStyle, run=run, uses=("map",))
