@@ -47,6 +47,9 @@ from .map_svg import font_face_css, map_style, render_svg, svg_to_png
 
 INSTALL_GRAPHVIZ = "install with: apt-get install graphviz (Debian/Ubuntu) or brew install graphviz (macOS)"
 ALL_ROUTES = "alle-reiser"
+# Makes the route views' elements; unchecked, as svgwrite otherwise validates every attribute
+# of an element made on its own (a quarter of a second per build).
+SVG = svgwrite.Drawing(debug=False)
 FONT_STYLES = ("regular", "bold", "italic")  # what the timelines, the keys and the map draw
 DIGITS = "0123456789"
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -388,24 +391,24 @@ def _veil(base: MapBase, holes: Sequence[Station], style: RouteStyle) -> svgwrit
     """A paper-coloured layer over the whole map with the route's boxes cut out (even-odd)."""
     x, y, w, h = base.box
     d = [f"M{_n(x)},{_n(y)}h{_n(w)}v{_n(h)}h{_n(-w)}z", *(f"M{_n(b.x)},{_n(b.y)}h{_n(b.w)}v{_n(b.h)}h{_n(-b.w)}z" for b in holes)]
-    return svgwrite.path.Path(d=" ".join(d), fill=style.station_fill, fill_opacity=_n(1 - style.fade_opacity),
+    return SVG.path(d=" ".join(d), fill=style.station_fill, fill_opacity=_n(1 - style.fade_opacity),
                               fill_rule="evenodd", class_="route-veil")
 
 
 def _lines(ref: str, base: MapBase, boxes: Sequence[Station], routes, style: RouteStyle) -> list:
     """The metro lines, each on a thin casing, masked so they pass under the stop boxes."""
     x, y, w, h = base.box
-    mask = svgwrite.masking.Mask(id=f"{ref}-mask", maskUnits="userSpaceOnUse", x=_n(x), y=_n(y), width=_n(w), height=_n(h))
-    mask.add(svgwrite.shapes.Rect((_n(x), _n(y)), (_n(w), _n(h)), fill="#ffffff"))
+    mask = SVG.mask(id=f"{ref}-mask", maskUnits="userSpaceOnUse", x=_n(x), y=_n(y), width=_n(w), height=_n(h))
+    mask.add(SVG.rect((_n(x), _n(y)), (_n(w), _n(h)), fill="#ffffff"))
     for b in boxes:
-        mask.add(svgwrite.shapes.Rect((_n(b.x), _n(b.y)), (_n(b.w), _n(b.h)), fill="#000000"))
-    defs = svgwrite.container.Defs()
+        mask.add(SVG.rect((_n(b.x), _n(b.y)), (_n(b.w), _n(b.h)), fill="#000000"))
+    defs = svgwrite.container.Defs(debug=False)
     defs.add(mask)
-    group = svgwrite.container.Group(mask=f"url(#{ref}-mask)", class_="route-lines", fill="none", stroke_linejoin="round", stroke_linecap="round")
+    group = SVG.g(mask=f"url(#{ref}-mask)", class_="route-lines", fill="none", stroke_linejoin="round", stroke_linecap="round")
     for route, colour, dash in routes:
         points = [(_n(px), _n(py)) for px, py in route.path]
-        group.add(svgwrite.shapes.Polyline(points, stroke=style.casing, stroke_width=_n(style.line_width + 2 * style.casing_width)))
-        group.add(_dashed(svgwrite.shapes.Polyline(points, stroke=colour, stroke_width=_n(style.line_width), id=f"{ref}-{route.persona}"), dash))
+        group.add(SVG.polyline(points, stroke=style.casing, stroke_width=_n(style.line_width + 2 * style.casing_width)))
+        group.add(_dashed(SVG.polyline(points, stroke=colour, stroke_width=_n(style.line_width), id=f"{ref}-{route.persona}"), dash))
     return [defs, group]
 
 
@@ -416,7 +419,7 @@ def _dashed(element, dash: str):
 
 
 def _outline(box: Station, colour: str, style: RouteStyle) -> svgwrite.shapes.Rect:
-    return svgwrite.shapes.Rect((_n(box.x), _n(box.y)), (_n(box.w), _n(box.h)), fill="none", stroke=colour,
+    return SVG.rect((_n(box.x), _n(box.y)), (_n(box.w), _n(box.h)), fill="none", stroke=colour,
                                 stroke_width=_n(2 * style.casing_width), class_="route-stop")
 
 
@@ -425,9 +428,9 @@ def _badge(measure: TextMeasure, theme: Theme, style: RouteStyle, mark: Mark) ->
     treated differently by each renderer)."""
     (cx, cy), size = mark.at, style.number_size * PT
     baseline = cy + (measure.ascent(size, "bold") - measure.descent(size, "bold")) / 2
-    g = svgwrite.container.Group(class_="route-badge")
-    g.add(svgwrite.shapes.Circle((_n(cx), _n(cy)), _n(style.stop_radius), fill=mark.colour, stroke=style.casing, stroke_width=_n(style.casing_width)))
-    g.add(svgwrite.text.Text(mark.label, insert=(_n(cx), _n(baseline)), text_anchor="middle", font_family=theme.fonts.family,
+    g = SVG.g(class_="route-badge")
+    g.add(SVG.circle((_n(cx), _n(cy)), _n(style.stop_radius), fill=mark.colour, stroke=style.casing, stroke_width=_n(style.casing_width)))
+    g.add(SVG.text(mark.label, insert=(_n(cx), _n(baseline)), text_anchor="middle", font_family=theme.fonts.family,
                              font_size=_n(size), font_weight="bold", fill=style.station_fill))
     return g
 
@@ -436,9 +439,9 @@ def _swatch(style: RouteStyle, mark: Mark) -> svgwrite.container.Group:
     """A short piece of a persona's line, for the legend."""
     (cx, cy), half = mark.at, style.stop_radius
     ends = ((_n(cx - half), _n(cy)), (_n(cx + half), _n(cy)))
-    g = svgwrite.container.Group(class_="route-swatch")
-    g.add(svgwrite.shapes.Line(*ends, stroke=style.casing, stroke_width=_n(style.line_width + 2 * style.casing_width)))
-    g.add(_dashed(svgwrite.shapes.Line(*ends, stroke=mark.colour, stroke_width=_n(style.line_width)), mark.dash))
+    g = SVG.g(class_="route-swatch")
+    g.add(SVG.line(*ends, stroke=style.casing, stroke_width=_n(style.line_width + 2 * style.casing_width)))
+    g.add(_dashed(SVG.line(*ends, stroke=mark.colour, stroke_width=_n(style.line_width)), mark.dash))
     return g
 
 
@@ -447,7 +450,7 @@ def _key_elements(theme: Theme, base: MapBase, key: Key) -> list:
     elements: list = []
     for line in key.lines:
         font = {"bold": {"font_weight": "bold"}, "italic": {"font_style": "italic"}}.get(line.font, {})
-        elements.append(svgwrite.text.Text(line.text, insert=(_n(line.x), _n(line.y)), font_family=theme.fonts.family,
+        elements.append(SVG.text(line.text, insert=(_n(line.x), _n(line.y)), font_family=theme.fonts.family,
                                            font_size=_n(line.size), fill=style.timeline.ink, **font))
     for mark in key.marks:
         elements.append(_badge(base.measure, theme, style.route, mark) if mark.kind == "stop" else _swatch(style.route, mark))
