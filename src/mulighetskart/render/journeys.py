@@ -392,7 +392,7 @@ def _veil(base: MapBase, holes: Sequence[Station], style: RouteStyle) -> svgwrit
     x, y, w, h = base.box
     d = [f"M{_n(x)},{_n(y)}h{_n(w)}v{_n(h)}h{_n(-w)}z", *(f"M{_n(b.x)},{_n(b.y)}h{_n(b.w)}v{_n(b.h)}h{_n(-b.w)}z" for b in holes)]
     return SVG.path(d=" ".join(d), fill=style.station_fill, fill_opacity=_n(1 - style.fade_opacity),
-                              fill_rule="evenodd", class_="route-veil")
+                    fill_rule="evenodd", class_="route-veil")
 
 
 def _lines(ref: str, base: MapBase, boxes: Sequence[Station], routes, style: RouteStyle) -> list:
@@ -420,7 +420,7 @@ def _dashed(element, dash: str):
 
 def _outline(box: Station, colour: str, style: RouteStyle) -> svgwrite.shapes.Rect:
     return SVG.rect((_n(box.x), _n(box.y)), (_n(box.w), _n(box.h)), fill="none", stroke=colour,
-                                stroke_width=_n(2 * style.casing_width), class_="route-stop")
+                    stroke_width=_n(2 * style.casing_width), class_="route-stop")
 
 
 def _badge(measure: TextMeasure, theme: Theme, style: RouteStyle, mark: Mark) -> svgwrite.container.Group:
@@ -431,7 +431,7 @@ def _badge(measure: TextMeasure, theme: Theme, style: RouteStyle, mark: Mark) ->
     g = SVG.g(class_="route-badge")
     g.add(SVG.circle((_n(cx), _n(cy)), _n(style.stop_radius), fill=mark.colour, stroke=style.casing, stroke_width=_n(style.casing_width)))
     g.add(SVG.text(mark.label, insert=(_n(cx), _n(baseline)), text_anchor="middle", font_family=theme.fonts.family,
-                             font_size=_n(size), font_weight="bold", fill=style.station_fill))
+                   font_size=_n(size), font_weight="bold", fill=style.station_fill))
     return g
 
 
@@ -451,7 +451,7 @@ def _key_elements(theme: Theme, base: MapBase, key: Key) -> list:
     for line in key.lines:
         font = {"bold": {"font_weight": "bold"}, "italic": {"font_style": "italic"}}.get(line.font, {})
         elements.append(SVG.text(line.text, insert=(_n(line.x), _n(line.y)), font_family=theme.fonts.family,
-                                           font_size=_n(line.size), fill=style.timeline.ink, **font))
+                                 font_size=_n(line.size), fill=style.timeline.ink, **font))
     for mark in key.marks:
         elements.append(_badge(base.measure, theme, style.route, mark) if mark.kind == "stop" else _swatch(style.route, mark))
     return elements
