@@ -22,7 +22,7 @@ from . import __version__
 from .content import Content
 from .content.cached import load_content_cached
 from .errors import BuildError, Problem
-from .publish import REPORT, Writer, json_bytes, sha256_file, staged
+from .publish import REPORT, Writer, hash_tree, json_bytes, sha256_file, staged
 from .theme import Theme, load_theme
 
 # name -> module that defines TARGET; imported only when selected, so a build of the map
@@ -162,8 +162,7 @@ def cache_key(name: str, content: Content, date: dt.date, folders: tuple[Path, .
     (looks, fonts, the code)."""
     digest = hashlib.sha256(f"{name}\0{content.inputs_sha256}\0{date.isoformat()}\0{__version__}".encode())
     for folder in folders:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+        hash_tree(digest, folder)
     return digest.hexdigest()
 
 

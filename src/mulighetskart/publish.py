@@ -57,6 +57,17 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def hash_tree(digest, folder: Path) -> None:
+    """Feed every file under `folder` into `digest`: its relative path and bytes (a dangling
+    link: where it points), in a stable order. The caches' keys are built from it."""
+    for path in sorted(p for p in Path(folder).rglob("*") if "__pycache__" not in p.parts):
+        rel = path.relative_to(folder).as_posix().encode()
+        if path.is_file():
+            digest.update(rel + b"\0" + path.read_bytes())
+        elif path.is_symlink():
+            digest.update(rel + b"\0->" + os.fsencode(os.readlink(path)))
+
+
 def json_bytes(data) -> bytes:
     """Stable JSON: sorted keys, UTF-8, trailing newline."""
     return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")

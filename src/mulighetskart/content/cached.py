@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from .. import __version__
+from ..publish import hash_tree
 from .validate import Loaded, load_content
 
 KEEP = 8  # entries; older ones are removed
@@ -42,9 +43,7 @@ def cache_key(root: Path, strict: bool) -> str | None:
         here = Path(__file__).parent
         for path in [*sorted(here.glob("*.py")), here.parent / "errors.py"]:  # the model and its problems
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
-        for path in sorted(root.rglob("*")):
-            if path.is_file() or path.is_symlink():  # a broken link raises: load_content reports it
-                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+        hash_tree(digest, root)  # a new dangling link changes the key too: load_content reports it
     except OSError:
         return None
     return digest.hexdigest()

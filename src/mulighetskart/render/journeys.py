@@ -292,8 +292,6 @@ class MapBase:
             mstyle = dataclasses.replace(mstyle, embed_fonts=False)
         drawing = _plain(ET.fromstring(render_svg(layout, content, theme, mstyle, mstyle.offer_href, date)))
         box = _view_box(drawing)
-        if fonts:
-            _drop_styles(drawing)
         for name, value in zip(("x", "y", "width", "height"), box, strict=True):
             drawing.set(name, _n(value))
         return cls(drawing, box, stations_of(layout), fonts, measure, style)
@@ -481,12 +479,6 @@ def route_document(theme: Theme, base: MapBase, view: RouteView) -> str:
     overlay.extend(element.get_xml() for element in view.overlay)
     root.extend(element.get_xml() for element in _key_elements(theme, base, view.key))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def _drop_styles(element: ET.Element) -> None:
-    for parent in list(element.iter()):
-        for child in [c for c in parent if c.tag == "style"]:
-            parent.remove(child)
 
 
 def _plain(element: ET.Element) -> ET.Element:
