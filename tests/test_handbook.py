@@ -252,6 +252,56 @@ def test_cross_references_print_the_page_they_point_at(out, screen, outline, fix
     assert checked >= len(fixture_content.offers)
 
 
+def test_contents_and_index_print_the_page_each_offer_begins_on(out, screen, outline, fixture_content, style):
+    label, marks = style.labels.get, bookmarks(screen)
+    text = page_text(out / SCREEN, outline[label("contents")]) + page_text(out / SCREEN, outline[label("index")])
+    for offer in fixture_content.offers:
+        numbers = [int(n) for n in re.findall(re.escape(offer.title) + r"[ .]*?(\d+)\b", text)]
+        # once in the contents and once in the index; a chapter may carry the same title
+        assert numbers.count(outline[offer.title]) == 2 and set(numbers) <= {p for _, t, p in marks if t == offer.title}, offer.title
+
+
+# Page numbers are written into the laid-out book instead of laying it out again (render/handbook.py).
+NUMBERED = """<html lang="nb"><head><style>
+@font-face {{ font-family: Noto; src: url(NotoSans-Regular.ttf); }}
+body {{ font-family: Noto; }} section {{ break-before: page; }}
+a.toc::after {{ content: leader(". ") attr(data-page); font-variant-numeric: tabular-nums; }}
+a.ref::after {{ content: " s. " attr(data-page); font-variant-numeric: tabular-nums; }}
+</style></head><body>
+<nav>{toc}</nav>{sections}</body></html>"""
+
+
+def numbered_html(pages: int, numbers) -> str:
+    ids = [f"s{i}" for i in range(pages)]
+    toc = "".join(f'<p><a class="toc" href="#{a}" data-page="{numbers.column(a)}">Del {a}</a></p>' for a in ids)
+    body = "".join(f'<section id="{a}"><p>Se <a class="ref" href="#{ids[0]}" data-page="{numbers.ref(ids[0])}">første</a>.</p></section>' for a in ids)
+    return NUMBERED.format(toc=toc, sections=body)
+
+
+@pytest.fixture
+def layouts_counted(monkeypatch) -> list[str]:
+    calls: list[str] = []
+    real = hb.layout_book
+    monkeypatch.setattr(hb, "layout_book", lambda html, fetcher: calls.append(html) or real(html, fetcher))
+    return calls
+
+
+def test_page_numbers_written_after_layout_equal_a_layout_with_the_numbers(layouts_counted):
+    fetcher = hb.handbook_fetcher(Path(__file__).parents[1] / "fonts", {})
+    book, numbers = hb.numbered_book(lambda n: numbered_html(12, n), 3, fetcher)
+    assert len(layouts_counted) == 1 and numbers.pages["s11"] == 13
+    again = hb.layout_book(numbered_html(12, numbers), fetcher)
+    assert book.write_pdf(pdf_identifier=b"x") == again.write_pdf(pdf_identifier=b"x")
+
+
+def test_a_page_number_wider_than_its_placeholder_lays_the_book_out_again(layouts_counted, tmp_path):
+    fetcher = hb.handbook_fetcher(Path(__file__).parents[1] / "fonts", {})
+    book, numbers = hb.numbered_book(lambda n: numbered_html(12, n), 1, fetcher)
+    assert numbers.digits == 2 and len(layouts_counted) == 2
+    (tmp_path / "b.pdf").write_bytes(book.write_pdf())
+    assert "Del s11 . . ." in page_text(tmp_path / "b.pdf", 1) and re.search(r"Del s11[ .]+13\b", page_text(tmp_path / "b.pdf", 1))
+
+
 def test_internal_links_land_on_their_targets(screen, outline, fixture_content):
     pages = {page.objgen: i for i, page in enumerate(screen.pages, 1)}
     names = screen.Root.Names.Dests.Names

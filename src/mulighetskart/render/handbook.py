@@ -3,7 +3,8 @@
 Three steps, kept apart so the first two can be tested without WeasyPrint:
   plan   content → `Handbook`, a frozen page/chapter model (layout/handbook.py, pure);
   html   the model → HTML and CSS through the Jinja templates in layouts/<templates>/;
-  render HTML → PDF with WeasyPrint, one layout per edition (page sizes differ).
+  render HTML → PDF with WeasyPrint: the book is laid out once and serves both editions;
+         page numbers are written into the laid-out book (see "page numbers" below).
 The map and the journeys come from their own targets through the shared contracts
 (map_svg, timeline_svg, route_svg) and are embedded as <img> with alt text, so they stay
 vector and the alt text lands on the /Figure in the screen edition's structure tree.
@@ -11,6 +12,7 @@ vector and the alt text lands on the /Figure in the screen edition's structure t
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import io
@@ -20,6 +22,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, partial
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 import jinja2
+from markupsafe import Markup
 
 from .. import __version__
 from ..build import Job, Target
@@ -82,12 +86,15 @@ def css_string(text: str) -> str:
     return f'"{escaped}"'
 
 
-def handbook_html(hb: Handbook, edition: Edition, theme: Theme, style: HandbookStyle, env: jinja2.Environment, only_map: bool = False) -> str:
-    """The edition's HTML; `only_map` keeps just the map page (the screen edition lays it out alone)."""
+def handbook_html(hb: Handbook, edition: Edition, theme: Theme, style: HandbookStyle, env: jinja2.Environment,
+                  page_no: PageNumbers | None = None, only_map: bool = False) -> str:
+    """The edition's HTML; `only_map` keeps just the map page (the screen edition lays it out alone).
+    Without `page_no`, cross-references carry placeholders of the width their numbers will take."""
     try:
         return env.get_template(PAGE_TEMPLATE).render(
             hb=hb, edition=edition, label=Labels(theme, style), css_files=(SHARED_CSS, f"{edition.style.file}.css"),
             figures=FIGURES, generator=f"mulighetskart {__version__}", only_map=only_map,
+            page_no=page_no or PageNumbers.placeholders(hb),
         )
     except jinja2.TemplateError as exc:
         raise BuildError(f"handbook template {PAGE_TEMPLATE}: {exc}") from exc
@@ -262,7 +269,8 @@ def handbook_fetcher(folder: Path, holders: dict[str, Placeholder]):
 
 
 def figure_pdfs(figures: dict[str, str], font_dir: Path) -> dict[str, bytes]:
-    """Each figure as a one-page vector PDF drawn by librsvg with the handbook's fonts."""
+    """Each figure as a one-page vector PDF drawn by librsvg with the handbook's fonts, one
+    at a time: this runs beside the layout, which has the other core."""
     exe = shutil.which("rsvg-convert")
     if exe is None:
         raise MissingToolError("rsvg-convert (librsvg) draws the handbook's figures; install with: "
@@ -270,11 +278,7 @@ def figure_pdfs(figures: dict[str, str], font_dir: Path) -> dict[str, bytes]:
     with tempfile.TemporaryDirectory(prefix="mulighetskart-handbook-") as tmp:
         conf = write_fontconfig(Path(tmp), [font_dir], system=False)  # the shipped fonts only
         env = {**os.environ, "FONTCONFIG_FILE": str(conf), "SOURCE_DATE_EPOCH": "0"}
-        names = sorted(figures)
-        first = {names[0]: _rsvg_pdf(exe, figures[names[0]], env)} if names else {}  # builds the font cache once
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            rest = dict(zip(names[1:], pool.map(lambda n: _rsvg_pdf(exe, figures[n], env), names[1:]), strict=True))
-    return first | rest
+        return {name: _rsvg_pdf(exe, figures[name], env) for name in sorted(figures)}
 
 
 def _rsvg_pdf(exe: str, svg: str, env: dict) -> bytes:
@@ -331,6 +335,117 @@ def _unit_form(form):
     return form
 
 
+# --------------------------------------------------------------------------- page numbers
+# Cross-references, the contents and the index print the page they point at. WeasyPrint's
+# target-counter() lays the book out three times for that (once, again for the forward
+# references, again once the page count is known). Instead the HTML carries each number as
+# text, padded with figure spaces to a fixed width in tabular figures, so no number can move
+# a line break. The book is laid out once with placeholders; the numbers are then read from
+# the pages' anchors and written into the laid-out text. If one would not keep its
+# placeholder's width, the book is laid out again from HTML holding the real numbers.
+
+FIGURE_SPACE = "\u2007"  # as wide as a tabular digit
+FIGURE_SPACE_ENTITY = "&#8199;"  # written so in the HTML, where it would not be seen
+
+
+@dataclass(frozen=True)
+class PageNumbers:
+    """The page of each anchor, as the templates print it (`ref` in running text, `column`
+    right-aligned in the contents and the index)."""
+
+    pages: dict[str, int]
+    digits: int
+
+    @classmethod
+    def placeholders(cls, hb: Handbook) -> PageNumbers:
+        return cls({}, page_digits(hb))
+
+    def ref(self, anchor: str) -> Markup:
+        number = str(self.pages.get(anchor, 0))
+        return Markup(number + FIGURE_SPACE_ENTITY * (self.digits - len(number)))
+
+    def column(self, anchor: str) -> Markup:
+        number = str(self.pages.get(anchor, 0))
+        return Markup(FIGURE_SPACE_ENTITY * (self.digits - len(number)) + number)
+
+
+def page_digits(hb: Handbook) -> int:
+    """Room for the page numbers: a generous estimate of the page count (a wider placeholder
+    costs a figure space of white; a narrower one a second layout)."""
+    items = sum(len(ch.offers) + len(ch.financing) for ch in hb.chapters) + len(hb.personas)
+    return max(3, len(str(4 * items + 100)))
+
+
+def anchor_pages(book) -> dict[str, int]:
+    """The page where each anchor begins (an element running over pages is on each of them)."""
+    pages: dict[str, int] = {}
+    for number, page in enumerate(book.pages, 1):
+        for anchor in page.anchors:
+            pages.setdefault(anchor, number)
+    return pages
+
+
+def fill_in_page_numbers(book, pages: dict[str, int], expected: int) -> bool:
+    """Write the real numbers over the `expected` placeholders of a laid-out book; False (the
+    book partly written) if one is missing or a number would change its width."""
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    filled = 0
+    for page in book.pages:
+        for box in page._page_box.descendants():
+            is_after = isinstance(box, TextBox) and box.element is not None and box.element_tag.endswith("::after")
+            placeholder = box.element.get("data-page") if is_after else None
+            if not placeholder or not box.text.endswith(placeholder):
+                continue  # not a number, or the label or leader before it
+            anchor = box.element.get("href", "").removeprefix("#")
+            if anchor not in pages:
+                raise BuildError(f"a cross-reference in the handbook points at #{anchor}, which is not in the book")
+            pad = str.rjust if placeholder.startswith(FIGURE_SPACE) else str.ljust
+            if not _retext(box, placeholder, pad(str(pages[anchor]), len(placeholder), FIGURE_SPACE)):
+                return False
+            filled += 1
+    return filled == expected
+
+
+DATA_PAGE = ' data-page="'
+
+
+def numbered_book(html_for: Callable[[PageNumbers], str], digits: int, fetcher):
+    """The laid-out book with its page numbers printed, and those numbers."""
+    html = html_for(PageNumbers({}, digits))
+    book = layout_book(html, fetcher)
+    numbers = PageNumbers(anchor_pages(book), max(digits, len(str(len(book.pages)))))
+    if numbers.digits == digits and fill_in_page_numbers(book, numbers.pages, html.count(DATA_PAGE)):
+        return book, numbers
+    for _ in range(3):  # a number did not fit: lay out with the real numbers until they hold still
+        book = layout_book(html_for(numbers), fetcher)
+        if anchor_pages(book) == numbers.pages:
+            return book, numbers
+        numbers = PageNumbers(anchor_pages(book), max(numbers.digits, len(str(len(book.pages)))))
+    raise BuildError("the handbook's page numbers do not settle: each layout moves the pages they point at")
+
+
+def _retext(box, old: str, new: str) -> bool:
+    """Swap the end of a laid-out text box, if the new text is exactly as wide."""
+    layout = box.pango_layout
+    if len(new) != len(old) or not (box.text.endswith(old) and layout.text.endswith(old)):
+        return False
+    before = _text_width(layout, box.style, layout.text)
+    layout.text = layout.text[: -len(old)] + new
+    box.text = box.text[: -len(old)] + new
+    return _text_width(layout, box.style, layout.text) == before
+
+
+def _text_width(layout, style, text: str) -> float:
+    from weasyprint.text.line_break import line_size
+
+    layout.setup(style)
+    layout.set_text(text)
+    width = line_size(layout.get_first_line()[0], style)[0]
+    layout.deactivate()
+    return width
+
+
 # --------------------------------------------------------------------------- rendering
 # One layout serves both editions: the screen edition is the print layout's pages without
 # the bleed, with the map page laid out again at the screen edition's map size. The book is
@@ -374,7 +489,30 @@ def write_pdf(document, edition: Edition, identifier: bytes) -> bytes:
     """PDF bytes, identical for identical input: the file /ID and the XMP DocumentID are
     derived from the input instead of WeasyPrint's random uuid."""
     finisher = partial(_fix_document_id, identifier.decode("ascii"))
-    return document.write_pdf(finisher=finisher, **pdf_options(edition, identifier))
+    with _page_references_kept():
+        return document.write_pdf(finisher=finisher, **pdf_options(edition, identifier))
+
+
+@contextlib.contextmanager
+def _page_references_kept():
+    """pydyf builds the list of every page's reference anew each time it is asked, and
+    WeasyPrint's tagging asks once per tagged element: a second or two of the screen
+    edition. While writing, the list is kept until a page is added."""
+    import pydyf
+
+    original = pydyf.PDF.page_references
+
+    def kept(pdf):
+        count = len(pdf.pages["Kids"])
+        if getattr(pdf, "_kept_references", (None,))[0] != count:
+            pdf._kept_references = (count, original.fget(pdf))
+        return pdf._kept_references[1]
+
+    pydyf.PDF.page_references = property(kept)
+    try:
+        yield
+    finally:
+        pydyf.PDF.page_references = original
 
 
 _DOC_ID = re.compile(rb"xmp\.did:[0-9a-fA-F-]+")
@@ -396,10 +534,12 @@ def pdf_identifier(*parts: str) -> bytes:
 
 @dataclass(frozen=True)
 class Sources:
-    """The files beside the PDFs: what WeasyPrint reads, kept for inspection."""
+    """The files beside the PDFs: what WeasyPrint reads, kept for inspection. The HTML is
+    written once its page numbers are known."""
 
-    files: dict[str, str | bytes]
-    html: dict[str, str]  # edition name -> its HTML
+    files: dict[str, str | bytes]  # fonts, figures and CSS
+    html: Callable[[Edition, PageNumbers], str]  # an edition's HTML with these page numbers
+    digits: int  # room for a page number
     map_html: str  # the screen edition's map page on its own
     figures: dict[str, str]  # SVG by file name under FIGURES/
 
@@ -409,26 +549,27 @@ def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: H
     files: dict[str, str | bytes] = {f"{FONTS}/{name}": data for name, data in font_files(theme).items()}
     files.update({f"{FIGURES}/{name}": svg for name, svg in sorted(figures.items())})
     files[SHARED_CSS] = handbook_css(hb, theme, style, css_env)
-    html = {}
     for ed in editions(style):
-        html[ed.name] = handbook_html(hb, ed, theme, style, html_env)
-        files[f"{ed.style.file}.html"] = html[ed.name]
         files[f"{ed.style.file}.css"] = edition_css(hb, ed, theme, css_env)
     map_html = handbook_html(hb, edition("screen", style), theme, style, html_env, only_map=True)
-    return Sources(files, html, map_html, figures)
+    html = lambda ed, page_no: handbook_html(hb, ed, theme, style, html_env, page_no)  # noqa: E731
+    return Sources(files, html, page_digits(hb), map_html, figures)
 
 
-def render_editions(sources: Sources, style: HandbookStyle, folder: Path, font_dir: Path) -> dict[str, bytes]:
-    """PDF bytes by edition name; `folder` holds the sources (HTML, CSS, fonts, figures)."""
+def render_editions(sources: Sources, style: HandbookStyle, folder: Path, font_dir: Path) -> dict[str, str | bytes]:
+    """Both editions' PDFs and HTML by file name; `folder` holds the other sources (CSS, fonts, figures)."""
     print_ed, screen_ed = editions(style)
     holders = placeholders(sources.figures)
-    drawn = figure_pdfs(sources.figures, font_dir)
     fetcher = handbook_fetcher(folder, holders)
-    book = layout_book(sources.html["print"], fetcher)
-    screen = screen_document(book, layout_book(sources.map_html, fetcher))
-    ident = pdf_identifier(*(v if isinstance(v, str) else hashlib.sha256(v).hexdigest() for _, v in sorted(sources.files.items())))
-    finish = partial(finished_pdf, identifier=ident, holders=holders, drawn=drawn)
-    return write_side_by_side({"screen": (screen, screen_ed), "print": (book, print_ed)}, finish)
+    with ThreadPoolExecutor(max_workers=1) as background:  # librsvg on the other core while WeasyPrint lays out
+        drawn = background.submit(figure_pdfs, sources.figures, font_dir)
+        book, page_no = numbered_book(partial(sources.html, print_ed), sources.digits, fetcher)
+        screen = screen_document(book, layout_book(sources.map_html, fetcher))
+        html = {f"{ed.style.file}.html": sources.html(ed, page_no) for ed in (print_ed, screen_ed)}
+        ident = pdf_identifier(*(v if isinstance(v, str) else hashlib.sha256(v).hexdigest() for _, v in sorted({**sources.files, **html}.items())))
+        finish = partial(finished_pdf, identifier=ident, holders=holders, drawn=drawn.result())
+    pdfs = write_side_by_side({"screen": (screen, screen_ed), "print": (book, print_ed)}, finish)
+    return html | {f"{ed.style.file}.pdf": pdfs[ed.name] for ed in (print_ed, screen_ed)}
 
 
 def finished_pdf(document, edition: Edition, identifier: bytes, holders: dict[str, Placeholder], drawn: dict[str, bytes]) -> bytes:
@@ -477,9 +618,8 @@ def run(job: Job, out: Writer) -> None:
     sources = handbook_sources(job.content, job.theme, style, hb, figures)
     for rel, data in sources.files.items():
         out.write(rel, data)
-    pdfs = render_editions(sources, style, out.folder, job.theme.font_path().parent)
-    for ed in editions(style):
-        out.write(f"{ed.style.file}.pdf", pdfs[ed.name])
+    for rel, data in render_editions(sources, style, out.folder, job.theme.font_path().parent).items():
+        out.write(rel, data)
 
 
 TARGET = Target(name="handbook", style=HandbookStyle, run=run, uses=("map", "journeys"))
