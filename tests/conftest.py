@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, settings
 # CI runs each property 200 times; `nox -s fuzz` (HYPOTHESIS_PROFILE=fuzz) 5,000 times.
 settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("fuzz", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# CI's own run of the whole-build property (.ci/run): the same 200 guides each time.
+settings.register_profile("builds", max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, partial
 from pathlib import Path
 from typing import Literal
@@ -159,7 +159,10 @@ def page_size_mm(size: str) -> tuple[float, float]:
 
 
 def draw_figures(content: Content, theme: Theme, hb: Handbook) -> dict[str, str]:
-    """SVG files by name, drawn by the map and journeys targets through their contracts."""
+    """SVG files by name, drawn by the map and journeys targets through their contracts.
+    Without embedded font subsets: librsvg draws them with the shipped fonts through
+    fontconfig, and WeasyPrint (the kept HTML) with the handbook's @font-face fonts."""
+    theme = replace(theme, sections={**theme.sections, "map": replace(theme.section("map"), embed_fonts=False)})
     persona_ids = {persona_anchor(p.id): p.id for p in content.personas}
     figures = {hb.map.src: map_svg(content, theme)}
     for page in hb.personas:
