@@ -21,7 +21,7 @@ from mulighetskart.layout import handbook as hb_plan
 from mulighetskart.render import handbook as hb
 from mulighetskart.theme import load_theme
 
-from .conftest import FIXTURE_CONTENT, LAYOUTS, SHIPPED_CONTENT
+from .conftest import FIXTURE_CONTENT, LAYOUTS, ROOT, SHIPPED_CONTENT
 
 MM = 72 / 25.4  # PDF points per millimetre
 A4 = (210 * MM, 297 * MM)
@@ -287,7 +287,7 @@ def layouts_counted(monkeypatch) -> list[str]:
 
 
 def test_page_numbers_written_after_layout_equal_a_layout_with_the_numbers(layouts_counted):
-    fetcher = hb.handbook_fetcher(Path(__file__).parents[1] / "fonts", {})
+    fetcher = hb.handbook_fetcher(ROOT / "fonts", {})
     book, numbers = hb.numbered_book(lambda n: numbered_html(12, n), 3, fetcher)
     assert len(layouts_counted) == 1 and numbers.pages["s11"] == 13
     again = hb.layout_book(numbered_html(12, numbers), fetcher)
@@ -295,11 +295,11 @@ def test_page_numbers_written_after_layout_equal_a_layout_with_the_numbers(layou
 
 
 def test_a_page_number_wider_than_its_placeholder_lays_the_book_out_again(layouts_counted, tmp_path):
-    fetcher = hb.handbook_fetcher(Path(__file__).parents[1] / "fonts", {})
+    fetcher = hb.handbook_fetcher(ROOT / "fonts", {})
     book, numbers = hb.numbered_book(lambda n: numbered_html(12, n), 1, fetcher)
     assert numbers.digits == 2 and len(layouts_counted) == 2
     (tmp_path / "b.pdf").write_bytes(book.write_pdf())
-    assert "Del s11 . . ." in page_text(tmp_path / "b.pdf", 1) and re.search(r"Del s11[ .]+13\b", page_text(tmp_path / "b.pdf", 1))
+    assert re.search(r"Del s11 [ .]+ 13\b", page_text(tmp_path / "b.pdf", 1))
 
 
 def test_internal_links_land_on_their_targets(screen, outline, fixture_content):
