@@ -364,12 +364,19 @@ class PageNumbers:
         return cls({}, page_digits(hb))
 
     def ref(self, anchor: str) -> Markup:
-        number = str(self.pages.get(anchor, 0))
-        return Markup(number + FIGURE_SPACE_ENTITY * (self.digits - len(number)))
+        return _in_html(padded(self.pages.get(anchor, 0), self.digits, right=False))
 
     def column(self, anchor: str) -> Markup:
-        number = str(self.pages.get(anchor, 0))
-        return Markup(FIGURE_SPACE_ENTITY * (self.digits - len(number)) + number)
+        return _in_html(padded(self.pages.get(anchor, 0), self.digits, right=True))
+
+
+def padded(number: int, width: int, right: bool) -> str:
+    """The number in `width` digit widths, figure spaces before it (`right`) or after it."""
+    return (str.rjust if right else str.ljust)(str(number), width, FIGURE_SPACE)
+
+
+def _in_html(text: str) -> Markup:
+    return Markup(text.replace(FIGURE_SPACE, FIGURE_SPACE_ENTITY))
 
 
 def page_digits(hb: Handbook) -> int:
@@ -403,8 +410,8 @@ def fill_in_page_numbers(book, pages: dict[str, int], expected: int) -> bool:
             anchor = box.element.get("href", "").removeprefix("#")
             if anchor not in pages:
                 raise BuildError(f"a cross-reference in the handbook points at #{anchor}, which is not in the book")
-            pad = str.rjust if placeholder.startswith(FIGURE_SPACE) else str.ljust
-            if not _retext(box, placeholder, pad(str(pages[anchor]), len(placeholder), FIGURE_SPACE)):
+            number = padded(pages[anchor], len(placeholder), right=placeholder.startswith(FIGURE_SPACE))
+            if not _retext(box, placeholder, number):
                 return False
             filled += 1
     return filled == expected
