@@ -22,6 +22,7 @@ from . import __version__
 from .content import Content
 from .content.cached import load_content_cached
 from .errors import BuildError, Problem
+from .memo import Memo
 from .publish import REPORT, Writer, hash_tree, json_bytes, sha256_file, staged
 from .theme import Theme, load_theme
 
@@ -45,6 +46,7 @@ class Job:
     previous: Path | None  # the target's folder in the last good output, if any
     since: Path | None = None  # an earlier export to compare with instead (build --since)
     same_inputs: bool = False  # `previous` was built from exactly these inputs (what it drew can be reused)
+    memo: Memo = Memo()  # slow pure steps' results kept between builds
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class BuildOptions:
     jobs: int = 2  # targets rendered side by side in worker processes
     on_progress: Callable[[str, float], None] = field(default=lambda name, seconds: None, compare=False)
     since: Path | None = None  # fragments: compare with this earlier export, not the last output
-    cache: Path = Path(".cache/content")  # the validated guide, kept between builds
+    cache: Path = Path(".cache")  # kept between builds: the validated guide (content/), drawings and layouts (render/)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ class BuildResult:
 
 
 def build(opts: BuildOptions) -> BuildResult:
-    loaded = load_content_cached(opts.content, opts.cache, strict=opts.strict, fresh=opts.clean)
+    loaded = load_content_cached(opts.content, opts.cache / "content", strict=opts.strict, fresh=opts.clean)
+    memo = Memo(opts.cache / "render", fresh=opts.clean)
     targets = [load_target(name) for name in (opts.only or tuple(TARGET_MODULES))]
     theme = load_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories})
     date = build_date(loaded.content)
@@ -91,7 +94,7 @@ def build(opts: BuildOptions) -> BuildResult:
                    and previous.get("cache", {}).get(t.name) == keys[t.name])
     todo = [t.name for t in targets if t.name not in reused]
     jobs = {name: Job(loaded.content, theme, date, _previous_folder(opts.out, name), opts.since,
-                      same_inputs=previous.get("cache", {}).get(name) == keys[name]) for name in todo}
+                      same_inputs=previous.get("cache", {}).get(name) == keys[name], memo=memo) for name in todo}
     with staged(opts.out, rebuild=todo) as stage:
         written, timings = render_all(jobs, stage, opts)
         for name in reused:
@@ -99,6 +102,7 @@ def build(opts: BuildOptions) -> BuildResult:
         cache = {**previous.get("cache", {}), **keys}
         report = build_report(loaded.content, stage, timings, reused, cache, loaded.warnings, date)
         (stage / REPORT).write_bytes(json_bytes(report))
+    memo.prune()
     return BuildResult(opts.out, written, timings, reused, loaded.warnings)
 
 

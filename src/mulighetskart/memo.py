@@ -1,0 +1,78 @@
+"""Results of slow, pure steps kept between builds, by the digest of everything they read.
+
+librsvg drawings, Graphviz layouts, font subsets and laid-out handbook sections depend on
+their input bytes only, so a build that meets the same input again (the same route map in
+journeys and fragments, an unchanged chapter after an offer edit) takes the bytes from here.
+A key covers the input, the step's name and version, and the program's version: an entry can
+only be stale if the tool it ran changed under the same version, which `build --clean`
+(`fresh`: nothing is read, everything is kept anew) covers. Writes are atomic, so two worker
+processes may fill the same entry at once; entries unused for `KEEP_DAYS` are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+
+KEEP_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Memo:
+    folder: Path | None = None  # None: keep nothing (tests, or a folder that cannot be written)
+    fresh: bool = False  # make every result again, and keep it
+
+    def get(self, step: str, make: Callable[[], bytes], *inputs: str | bytes) -> bytes:
+        """`make()`'s bytes, from the folder when `step` met these `inputs` before."""
+        entry = self.entry(step, *inputs)
+        if entry is not None and not self.fresh:
+            try:
+                data = entry.read_bytes()
+                os.utime(entry)  # used: keep it
+                return data
+            except OSError:
+                pass
+        data = make()
+        if entry is not None:
+            _write(entry, data)
+        return data
+
+    def entry(self, step: str, *inputs: str | bytes) -> Path | None:
+        if self.folder is None:
+            return None
+        digest = hashlib.sha256(f"{__version__}\0{step}\0".encode())
+        for part in inputs:
+            data = part.encode("utf-8") if isinstance(part, str) else part
+            digest.update(len(data).to_bytes(8, "big") + data)
+        key = digest.hexdigest()
+        return self.folder / step / key[:2] / key
+
+    def prune(self, now: float | None = None) -> None:
+        """Remove entries no build has used for KEEP_DAYS."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        limit = (now or time.time()) - KEEP_DAYS * 86400
+        for path in self.folder.glob("*/*/*"):
+            try:
+                if path.stat().st_mtime < limit:
+                    path.unlink()
+            except OSError:
+                pass
+
+
+def _write(entry: Path, data: bytes) -> None:
+    """Atomically; a cache that cannot be written is skipped."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=entry.parent, prefix=".tmp-", delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, entry)
+    except OSError:
+        pass
