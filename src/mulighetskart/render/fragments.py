@@ -39,11 +39,12 @@ from ..content.model import Content
 from ..errors import BuildError, ContentError, Problem
 from ..layout.journey import span_label
 from ..markup import markdown_html, sanitise
+from ..memo import Memo
 from ..publish import Writer, json_bytes
 from ..theme import Theme
 from .changelog import Changes, Previous, changelog_doc, compare, dated, read_previous, summary_text, tombstones
 from .journeys import route_svg, timeline_svg
-from .map_svg import map_svg, svg_to_png
+from .map_svg import NO_MEMO, map_svg, svg_to_png
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_FILE = "manifest.schema.json"
@@ -208,7 +209,7 @@ def run(job: Job, out: Writer) -> None:
     style: FragmentsStyle = job.theme.section("fragments")
     check_style(style)
     previous = read_previous(job.since or job.previous)
-    assets = (job.same_inputs and kept_assets(job.previous)) or draw_assets(job.content, job.theme, style)
+    assets = (job.same_inputs and kept_assets(job.previous)) or draw_assets(job.content, job.theme, style, job.memo)
     schema = (job.theme.layouts / "fragments" / SCHEMA_FILE).read_bytes()
     package = plan_package(job.content, job.theme, style, assets, schema, previous, job.date.isoformat(), generator())
     for path, data in package.files:
@@ -232,7 +233,7 @@ def generator() -> Generator:
 
 # ---- step 1: illustrations, through the other targets' contracts ----
 
-def draw_assets(content: Content, theme: Theme, style: FragmentsStyle) -> tuple[Asset, ...]:
+def draw_assets(content: Content, theme: Theme, style: FragmentsStyle, memo: Memo = NO_MEMO) -> tuple[Asset, ...]:
     spec = style.illustrations
     # SVGs one after the other (timeline_svg points fontconfig at the shipped fonts for its run) ...
     drawn = [Drawn(f"page:{style.pages.map.slug}", "map", spec.map, {}, map_svg(content, theme))]
@@ -242,7 +243,7 @@ def draw_assets(content: Content, theme: Theme, style: FragmentsStyle) -> tuple[
         drawn.append(Drawn(f"persona:{p.id}", "route", spec.route, names, route_svg(content, theme, p.id)))
     # ... and the PNGs side by side: rsvg-convert runs in its own process.
     with ThreadPoolExecutor(max_workers=max(1, min(len(drawn), os.cpu_count() or 1))) as pool:
-        pngs = list(pool.map(lambda d: svg_to_png(d.svg, d.spec.width_px), drawn))
+        pngs = list(pool.map(lambda d: svg_to_png(d.svg, d.spec.width_px, memo=memo), drawn))
     return tuple(a for d, png in zip(drawn, pngs, strict=True) for a in d.assets(style, png))
 
 

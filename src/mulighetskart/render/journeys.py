@@ -124,7 +124,7 @@ def run(job: Job, out: Writer) -> None:
     measure = TextMeasure.from_theme(theme)
     sources = {p.id: timeline_graph(content, theme, p, style.timeline, style.labels, measure).source for p in content.personas}
     fonts = font_css(content, theme, style)  # before the threads: they all use its cached font subsets
-    png = {"width_px": style.png_width, "font_dirs": [theme.font_path("regular").parent]}
+    png = {"width_px": style.png_width, "font_dirs": [theme.font_path("regular").parent], "memo": job.memo}
     with shipped_fonts(theme), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         timelines = {p.id: pool.submit(_timeline_files, content, theme, style, p, sources[p.id], fonts, png) for p in content.personas}
         base = MapBase.of(content, theme, style, job.date)

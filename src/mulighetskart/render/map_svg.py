@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import io
 import os
 import re
@@ -32,6 +33,7 @@ from ..errors import BuildError, ContentError, MissingToolError, Problem
 from ..fontconfig import write_fontconfig
 from ..layout.map import Box, Connector, Frame, MapLayout, MapStyle, Swatch, TextBlock, date_text, layout_map
 from ..layout.text import TextMeasure
+from ..memo import Memo
 from ..publish import Writer
 from ..theme import Theme
 
@@ -42,6 +44,7 @@ INKSCAPE = "http://www.inkscape.org/namespaces/inkscape"
 LAYERS = ("background", "columns", "connectors", "offers", "labels", "legend")
 MUTED_ROLES = {"summary", "actor", "meta", "subtitle", "category-summary", "legend"}
 STYLE_WEIGHT = {"regular": ("400", "normal"), "bold": ("700", "normal"), "italic": ("400", "italic"), "bold_italic": ("700", "italic")}
+NO_MEMO = Memo()  # the default where no Job is at hand: keep nothing
 
 
 # --- the target ----------------------------------------------------------------------------------
@@ -51,7 +54,7 @@ def run(job: Job, out: Writer) -> None:
     style = map_style(job.theme)
     svg = map_svg(job.content, job.theme, date=job.date)
     out.write(SVG_FILE, svg)
-    out.write(PNG_FILE, svg_to_png(svg, style.png_width, font_dirs=[job.theme.font_path("regular").parent]))
+    out.write(PNG_FILE, svg_to_png(svg, style.png_width, font_dirs=[job.theme.font_path("regular").parent], memo=job.memo))
 
 
 TARGET = Target(name="map", style=MapStyle, run=run)
@@ -425,27 +428,58 @@ def font_subset(path: str, text: str) -> bytes:
 # --- PNG ------------------------------------------------------------------------------------------------
 
 
-def svg_to_png(svg: str, width_px: int, font_dirs: Iterable[Path] = ()) -> bytes:
+def svg_to_png(svg: str, width_px: int, font_dirs: Iterable[Path] = (), memo: Memo = NO_MEMO) -> bytes:
     """Render an SVG with librsvg (rsvg-convert) at `width_px` wide.
 
     librsvg ignores @font-face, so the renderer gets its fonts through fontconfig: from
-    `font_dirs` when given, else from the fonts embedded in the SVG itself.
+    `font_dirs` when given, else from the fonts embedded in the SVG itself. A PNG `memo`
+    has seen for the same SVG, width, fonts and librsvg is taken from it.
     """
     exe = shutil.which("rsvg-convert")
     if exe is None:
         raise MissingToolError("rsvg-convert (librsvg) is needed for PNG previews; install with: "
                                "apt-get install librsvg2-bin (Debian/Ubuntu) or brew install librsvg (macOS)")
+    dirs = [Path(d).resolve() for d in font_dirs]
+    fonts = fonts_key(dirs) if dirs else "embedded"  # embedded fonts are part of the SVG text
+    return memo.get("png", lambda: _rsvg(exe, svg, int(width_px), dirs), svg, str(int(width_px)), fonts, tool_version(exe, "--version"))
+
+
+def _rsvg(exe: str, svg: str, width_px: int, font_dirs: list[Path]) -> bytes:
     with tempfile.TemporaryDirectory(prefix="mulighetskart-png-") as tmp:
-        dirs = [Path(d).resolve() for d in font_dirs] or [_unpack_fonts(svg, Path(tmp) / "fonts")]
+        dirs = font_dirs or [_unpack_fonts(svg, Path(tmp) / "fonts")]
         env = {**os.environ, "FONTCONFIG_FILE": str(write_fontconfig(Path(tmp), dirs))}
         try:
-            done = subprocess.run([exe, "--width", str(int(width_px)), "--keep-aspect-ratio", "--format", "png"],
+            done = subprocess.run([exe, "--width", str(width_px), "--keep-aspect-ratio", "--format", "png"],
                                   input=svg.encode("utf-8"), capture_output=True, env=env, timeout=300, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise BuildError(f"rsvg-convert failed: {exc}") from exc
     if done.returncode != 0 or not done.stdout.startswith(b"\x89PNG"):
         raise BuildError(f"rsvg-convert could not render the SVG: {done.stderr.decode('utf-8', 'replace').strip()}")
     return done.stdout
+
+
+@cache
+def tool_version(exe: str, flag: str) -> str:
+    """What `exe flag` prints (asked once per process): part of the key of what the program
+    makes, so a new version draws anew. A program that will not say is still asked to draw,
+    which reports its failure."""
+    try:
+        done = subprocess.run([exe, flag], capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return (done.stdout + done.stderr).strip()
+
+
+def fonts_key(font_dirs: Iterable[Path]) -> str:
+    """The fonts a renderer finds in `font_dirs`: each file's name and the digest of its bytes."""
+    files = sorted((p for d in font_dirs for p in Path(d).rglob("*") if p.is_file()), key=lambda p: (p.name, str(p)))
+    return "\n".join(f"{p.name} {_file_digest(p, p.stat().st_mtime_ns, p.stat().st_size)}" for p in files)
+
+
+@cache
+def _file_digest(path: Path, mtime_ns: int, size: int) -> str:
+    """Read once per process and version of the file (its time and size tell a new one)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 _FONT_DATA = re.compile(r"url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)")
