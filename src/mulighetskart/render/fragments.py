@@ -239,7 +239,7 @@ def draw_assets(content: Content, theme: Theme, style: FragmentsStyle, memo: Mem
     drawn = [Drawn(f"page:{style.pages.map.slug}", "map", spec.map, {}, map_svg(content, theme))]
     for p in content.personas:
         names = {"persona": p.id, "name": p.name}
-        drawn.append(Drawn(f"persona:{p.id}", "timeline", spec.timeline, names, timeline_svg(content, theme, p.id)))
+        drawn.append(Drawn(f"persona:{p.id}", "timeline", spec.timeline, names, timeline_svg(content, theme, p.id, memo)))
         drawn.append(Drawn(f"persona:{p.id}", "route", spec.route, names, route_svg(content, theme, p.id)))
     # ... and the PNGs side by side: rsvg-convert runs in its own process.
     with ThreadPoolExecutor(max_workers=max(1, min(len(drawn), os.cpu_count() or 1))) as pool:

@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
+import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
@@ -40,10 +41,11 @@ from ..layout.journey import JourneyLabels, TimelineStyle, journey_text, span_la
 from ..layout.map import PT, MapLayout, layout_map
 from ..layout.routes import Journey, Key, KeyEntry, Mark, RouteStyle, Station, layout_key, plan_routes
 from ..layout.text import TextMeasure
+from ..memo import Memo
 from ..publish import Writer
 from ..theme import Theme
+from .map_svg import NO_MEMO, font_face_css, fonts_key, map_style, render_svg, svg_to_png, tool_version
 from .map_svg import check_style as check_map_style
-from .map_svg import font_face_css, map_style, render_svg, svg_to_png
 
 INSTALL_GRAPHVIZ = "install with: apt-get install graphviz (Debian/Ubuntu) or brew install graphviz (macOS)"
 ALL_ROUTES = "alle-reiser"
@@ -79,13 +81,13 @@ def timeline_dot(content: Content, theme: Theme, persona_id: str) -> str:
     return timeline_graph(content, theme, _persona(content, persona_id), style.timeline, style.labels).source
 
 
-def timeline_svg(content: Content, theme: Theme, persona_id: str) -> str:
-    """The timeline laid out by `dot`, with a root <title> and <desc> (the journey as text)."""
+def timeline_svg(content: Content, theme: Theme, persona_id: str, memo: Memo = NO_MEMO) -> str:
+    """The timeline laid out by `dot` (or taken from `memo`), with a root <title> and <desc> (the journey as text)."""
     style = journeys_style(theme)
     persona = _persona(content, persona_id)
     source = timeline_graph(content, theme, persona, style.timeline, style.labels).source
     with shipped_fonts(theme):
-        return _timeline_svg(content, theme, style, persona, source, font_css(content, theme, style))
+        return _timeline_svg(content, theme, style, persona, source, font_css(content, theme, style), memo)
 
 
 def route_svg(content: Content, theme: Theme, persona_id: str) -> str:
@@ -184,7 +186,7 @@ def shipped_fonts(theme: Theme) -> Iterator[Path]:
 
 
 def _timeline_files(content: Content, theme: Theme, style: JourneysStyle, persona: Persona, source: str, fonts: str, png: dict) -> tuple[str, bytes]:
-    svg = _timeline_svg(content, theme, style, persona, source, fonts)
+    svg = _timeline_svg(content, theme, style, persona, source, fonts, png["memo"])
     return svg, svg_to_png(without_fonts(svg), **png)
 
 
@@ -197,14 +199,22 @@ def without_fonts(svg: str) -> str:
     return STYLE_ELEMENT.sub("", svg)
 
 
-def _timeline_svg(content: Content, theme: Theme, style: JourneysStyle, persona: Persona, source: str, fonts: str) -> str:
-    svg = run_dot(source, persona.id)
+def _timeline_svg(content: Content, theme: Theme, style: JourneysStyle, persona: Persona, source: str, fonts: str, memo: Memo) -> str:
+    svg = run_dot(source, persona.id, memo, [theme.font_path("regular").parent])
     title = style.labels.timeline_title.format(name=persona.name)
     return with_root_title(svg, f"{persona.id}-timeline", title, journey_text(content, theme, persona), fonts)
 
 
-def run_dot(source: str, what: str) -> str:
-    """SVG from `dot`; a missing program or a Graphviz error becomes a message, not a traceback."""
+def run_dot(source: str, what: str, memo: Memo = NO_MEMO, font_dirs: Sequence[Path] = ()) -> str:
+    """SVG from `dot`, or from `memo` when it met this source, Graphviz and fonts (`dot` measures
+    the text with the fonts fontconfig finds: `font_dirs` first) before."""
+    exe = shutil.which("dot")
+    version = tool_version(exe, "-V") if exe else ""  # no `dot`: _dot says how to install it
+    return memo.get("dot", lambda: _dot(source, what).encode("utf-8"), source, version, fonts_key(font_dirs)).decode("utf-8")
+
+
+def _dot(source: str, what: str) -> str:
+    """A missing program or a Graphviz error becomes a message, not a traceback."""
     try:
         return graphviz.pipe("dot", "svg", source.encode("utf-8"), quiet=True).decode("utf-8")
     except graphviz.ExecutableNotFound as exc:
