@@ -44,7 +44,7 @@ from ..publish import Writer, json_bytes
 from ..theme import Theme
 from .changelog import Changes, Previous, changelog_doc, compare, dated, read_previous, summary_text, tombstones
 from .journeys import route_svg, timeline_svg
-from .map_svg import NO_MEMO, map_svg, svg_to_png
+from .map_svg import NO_MEMO, keep_subsets_in, map_svg, svg_to_png
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_FILE = "manifest.schema.json"
@@ -206,6 +206,7 @@ class Package:
 # ---- the target ----
 
 def run(job: Job, out: Writer) -> None:
+    keep_subsets_in(job.memo)
     style: FragmentsStyle = job.theme.section("fragments")
     check_style(style)
     previous = read_previous(job.since or job.previous)

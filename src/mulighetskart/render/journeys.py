@@ -44,7 +44,7 @@ from ..layout.text import TextMeasure
 from ..memo import Memo
 from ..publish import Writer
 from ..theme import Theme
-from .map_svg import NO_MEMO, font_face_css, fonts_key, map_style, render_svg, svg_to_png, tool_version
+from .map_svg import NO_MEMO, font_face_css, fonts_key, keep_subsets_in, map_style, render_svg, svg_to_png, tool_version
 from .map_svg import check_style as check_map_style
 
 INSTALL_GRAPHVIZ = "install with: apt-get install graphviz (Debian/Ubuntu) or brew install graphviz (macOS)"
@@ -121,6 +121,7 @@ def _map_base(content: Content, theme: Theme) -> MapBase:
 
 
 def run(job: Job, out: Writer) -> None:
+    keep_subsets_in(job.memo)
     content, theme = job.content, job.theme
     style = journeys_style(theme)
     measure = TextMeasure.from_theme(theme)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import fontTools
 import svgwrite
 from fontTools.ttLib import TTFont
 
@@ -51,6 +52,7 @@ NO_MEMO = Memo()  # the default where no Job is at hand: keep nothing
 
 
 def run(job: Job, out: Writer) -> None:
+    keep_subsets_in(job.memo)
     style = map_style(job.theme)
     svg = map_svg(job.content, job.theme, date=job.date)
     out.write(SVG_FILE, svg)
@@ -405,9 +407,23 @@ def font_face_css(theme: Theme, text_by_style: dict[str, str]) -> str:
     return "\n".join(rules)
 
 
+_subsets = NO_MEMO
+
+
+def keep_subsets_in(memo: Memo) -> None:
+    """Keep this process's font subsets in `memo` (each target's run sets its job's: the
+    subsetter is called deep inside the drawing, with no Job in reach)."""
+    global _subsets
+    _subsets = memo
+
+
 @cache
 def font_subset(path: str, text: str) -> bytes:
     """A WOFF2 subset holding `text` (and kerning between its letters); same input, same bytes."""
+    return _subsets.get("font-subset", lambda: _subset(path, text), file_key(Path(path)), text, fontTools.version)
+
+
+def _subset(path: str, text: str) -> bytes:
     from fontTools import subset  # a fifth of a second to import; a no-op build never subsets
 
     opts = subset.Options()
@@ -473,7 +489,13 @@ def tool_version(exe: str, flag: str) -> str:
 def fonts_key(font_dirs: Iterable[Path]) -> str:
     """The fonts a renderer finds in `font_dirs`: each file's name and the digest of its bytes."""
     files = sorted((p for d in font_dirs for p in Path(d).rglob("*") if p.is_file()), key=lambda p: (p.name, str(p)))
-    return "\n".join(f"{p.name} {_file_digest(p, p.stat().st_mtime_ns, p.stat().st_size)}" for p in files)
+    return "\n".join(file_key(p) for p in files)
+
+
+def file_key(path: Path) -> str:
+    """A file's name and the digest of its bytes."""
+    stat = path.stat()
+    return f"{path.name} {_file_digest(path, stat.st_mtime_ns, stat.st_size)}"
 
 
 @cache
