@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pikepdf
 import pytest
+import weasyprint
 from PIL import Image
 
 from mulighetskart.build import BuildOptions, build, build_date
 from mulighetskart.errors import ContentError
 from mulighetskart.layout import handbook as hb_plan
+from mulighetskart.memo import NO_MEMO
 from mulighetskart.render import handbook as hb
 from mulighetskart.theme import load_theme
 
@@ -261,45 +264,84 @@ def test_contents_and_index_print_the_page_each_offer_begins_on(out, screen, out
         assert numbers.count(outline[offer.title]) == 2 and set(numbers) <= {p for _, t, p in marks if t == offer.title}, offer.title
 
 
-# Page numbers are written into the laid-out book instead of laying it out again (render/handbook.py).
-NUMBERED = """<html lang="nb"><head><style>
-@font-face {{ font-family: Noto; src: url(NotoSans-Regular.ttf); }}
-body {{ font-family: Noto; }} section {{ break-before: page; }}
-a.toc::after {{ content: leader(". ") attr(data-page); font-variant-numeric: tabular-nums; }}
-a.ref::after {{ content: " s. " attr(data-page); font-variant-numeric: tabular-nums; }}
-</style></head><body>
-<nav>{toc}</nav>{sections}</body></html>"""
+# Page numbers are written into the laid-out parts instead of laying them out again (render/handbook.py).
+NUMBERED = """
+@font-face { font-family: Noto; src: url(NotoSans-Regular.ttf); }
+body { font-family: Noto; } section { break-before: page; }
+a.toc::after { content: leader(". ") attr(data-page); font-variant-numeric: tabular-nums; }
+a.ref::after { content: " s. " attr(data-page); font-variant-numeric: tabular-nums; }
+"""
+SECTIONS = tuple(hb_plan.Part("chapter", f"s{i}") for i in range(12))
+TOC = hb_plan.Part("toc", "toc")
 
 
-def numbered_html(pages: int, numbers) -> str:
-    ids = [f"s{i}" for i in range(pages)]
-    toc = "".join(f'<p><a class="toc" href="#{a}" data-page="{numbers.column(a)}">Del {a}</a></p>' for a in ids)
-    body = "".join(f'<section id="{a}"><p>Se <a class="ref" href="#{ids[0]}" data-page="{numbers.ref(ids[0])}">første</a>.</p></section>' for a in ids)
-    return NUMBERED.format(toc=toc, sections=body)
+def numbered_html(part, page_no) -> str:
+    """A contents part listing twelve one-page sections, each pointing back at the first."""
+    if part is TOC:
+        body = "".join(f'<p><a class="toc" href="#{s.name}" data-page="{page_no.column(s.name)}">Del {s.name}</a></p>' for s in SECTIONS)
+    else:
+        body = f'<section id="{part.name}"><p>Se <a class="ref" href="#s0" data-page="{page_no.ref("s0")}">første</a>.</p></section>'
+    return f'<html lang="nb"><body>{body}</body></html>'
+
+
+@pytest.fixture
+def setup():
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    fetcher, fonts = hb.handbook_fetcher(ROOT / "fonts", {}), FontConfiguration()
+    css = (weasyprint.CSS(string=NUMBERED, base_url=hb.BASE_URL, url_fetcher=fetcher, font_config=fonts),)
+    return hb.Setup(None, css, fonts, fetcher, "test")
 
 
 @pytest.fixture
 def layouts_counted(monkeypatch) -> list[str]:
     calls: list[str] = []
-    real = hb.layout_book
-    monkeypatch.setattr(hb, "layout_book", lambda html, fetcher: calls.append(html) or real(html, fetcher))
+    real = hb.layout_part
+    monkeypatch.setattr(hb, "layout_part", lambda html, setup, start: calls.append(html) or real(html, setup, start))
     return calls
 
 
-def test_page_numbers_written_after_layout_equal_a_layout_with_the_numbers(layouts_counted):
-    fetcher = hb.handbook_fetcher(ROOT / "fonts", {})
-    book, numbers = hb.numbered_book(lambda n: numbered_html(12, n), 3, fetcher)
-    assert len(layouts_counted) == 1 and numbers.pages["s11"] == 13
-    again = hb.layout_book(numbered_html(12, numbers), fetcher)
-    assert book.write_pdf(pdf_identifier=b"x") == again.write_pdf(pdf_identifier=b"x")
+def test_page_numbers_written_after_layout_equal_a_layout_with_the_numbers(layouts_counted, setup):
+    book, numbers = hb.numbered_book((TOC, *SECTIONS), numbered_html, 3, setup, NO_MEMO)
+    assert len(layouts_counted) == 13 and numbers.pages["s11"] == 13 and book.starts[:3] == [1, 2, 3]
+    for index, part in enumerate(book.parts):
+        again = hb.layout_part(numbered_html(part, numbers), setup, book.starts[index])
+        assert book.docs[index].write_pdf(pdf_identifier=b"x") == again.write_pdf(pdf_identifier=b"x"), part.name
 
 
-def test_a_page_number_wider_than_its_placeholder_lays_the_book_out_again(layouts_counted, tmp_path):
-    fetcher = hb.handbook_fetcher(ROOT / "fonts", {})
-    book, numbers = hb.numbered_book(lambda n: numbered_html(12, n), 1, fetcher)
-    assert numbers.digits == 2 and len(layouts_counted) == 2
-    (tmp_path / "b.pdf").write_bytes(book.write_pdf())
+def test_a_page_number_wider_than_its_placeholder_lays_the_book_out_again(layouts_counted, setup, tmp_path):
+    book, numbers = hb.numbered_book((TOC, *SECTIONS), numbered_html, 1, setup, NO_MEMO)
+    assert numbers.digits == 2 and len(layouts_counted) == 26
+    (tmp_path / "b.pdf").write_bytes(book.docs[0].write_pdf())
     assert re.search(r"Del s11 [ .]+ 13\b", page_text(tmp_path / "b.pdf", 1))
+
+
+def test_a_part_laid_out_alone_keeps_its_place_in_the_book(setup, tmp_path):
+    """A part's first page has the side and the number it has in the book."""
+    sides = weasyprint.CSS(string="@page :left { @bottom-left { content: 'venstre ' counter(page) } } "
+                                  "@page :right { @bottom-right { content: 'høyre ' counter(page) } }")
+    numbered = dataclasses.replace(setup, css=(*setup.css, sides))
+    for start, expected in ((5, "høyre 5"), (8, "venstre 8")):
+        (tmp_path / "p.pdf").write_bytes(hb.layout_part(numbered_html(SECTIONS[3], hb.PageNumbers({"s0": 2}, 3)), numbered, start).write_pdf())
+        assert expected in page_text(tmp_path / "p.pdf")
+
+
+def test_an_offer_edit_lays_out_its_own_part_only_and_gives_the_book_a_clean_build_gives(layouts_counted, tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURE_CONTENT, content)
+    options = BuildOptions(content, LAYOUTS, tmp_path / "out", only=("handbook",), jobs=1, cache=tmp_path / "cache")
+    build(options)
+    offer = content / "offers" / "kartlegging.yaml"
+    offer.write_text(offer.read_text(encoding="utf-8").replace("- andre punkt", "- andre punkt, nå endret"), encoding="utf-8")
+    layouts_counted.clear()
+    build(options)
+    assert len(layouts_counted) == 1 and 'id="tilbud-kartlegging"' in layouts_counted[0]
+    build(dataclasses.replace(options, out=tmp_path / "clean", clean=True))
+    for name in (PRINT, SCREEN):
+        edited = (tmp_path / "out" / "handbook" / name).read_bytes()
+        assert b"endret" in subprocess.run(["pdftotext", "-", "-"], input=edited, capture_output=True, check=True).stdout
+        assert edited == (tmp_path / "clean" / "handbook" / name).read_bytes(), name
 
 
 def test_internal_links_land_on_their_targets(screen, outline, fixture_content):

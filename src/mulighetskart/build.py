@@ -22,7 +22,7 @@ from . import __version__
 from .content import Content
 from .content.cached import load_content_cached
 from .errors import BuildError, Problem
-from .memo import Memo
+from .memo import NO_MEMO, Memo
 from .publish import REPORT, Writer, hash_tree, json_bytes, sha256_file, staged
 from .theme import Theme, load_theme
 
@@ -46,7 +46,7 @@ class Job:
     previous: Path | None  # the target's folder in the last good output, if any
     since: Path | None = None  # an earlier export to compare with instead (build --since)
     same_inputs: bool = False  # `previous` was built from exactly these inputs (what it drew can be reused)
-    memo: Memo = Memo()  # slow pure steps' results kept between builds
+    memo: Memo = NO_MEMO  # slow pure steps' results kept between builds
 
 
 @dataclass(frozen=True)

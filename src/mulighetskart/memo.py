@@ -44,6 +44,11 @@ class Memo:
             _write(entry, data)
         return data
 
+    def has(self, step: str, *inputs: str | bytes) -> bool:
+        """Whether `get` would take the result from the folder."""
+        entry = self.entry(step, *inputs)
+        return entry is not None and not self.fresh and entry.is_file()
+
     def entry(self, step: str, *inputs: str | bytes) -> Path | None:
         if self.folder is None:
             return None
@@ -65,6 +70,9 @@ class Memo:
                     path.unlink()
             except OSError:
                 pass
+
+
+NO_MEMO = Memo()  # keeps nothing: the default where a caller has no memo
 
 
 def _write(entry: Path, data: bytes) -> None:

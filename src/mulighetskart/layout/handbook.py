@@ -216,6 +216,36 @@ class Handbook:
     toc: tuple[TocEntry, ...]
 
 
+PartKind = Literal["cover", "toc", "front", "map", "chapter", "offer", "financing", "matrix",
+                   "journeys", "persona", "cefr", "glossary", "sources", "index"]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A run of pages that begins on a page of its own. The book is laid out part by part,
+    so an edit lays out again only the parts that print what changed."""
+
+    kind: PartKind
+    name: str  # unique in the book
+    chapter: Chapter | None = None
+    item: OfferPage | FinancingPage | PersonaPage | None = None
+
+
+def book_parts(hb: Handbook) -> tuple[Part, ...]:
+    """The handbook's parts in reading order."""
+    parts = [Part("cover", "cover"), Part("toc", "toc"), Part("front", "front"), Part("map", "map")]
+    for ch in hb.chapters:
+        parts.append(Part("chapter", ch.anchor, ch))
+        parts += [Part("offer", o.anchor, ch, o) for o in ch.offers]
+        parts += [Part("financing", f.anchor, ch, f) for f in ch.financing]
+        if ch.matrix:
+            parts.append(Part("matrix", f"{ch.anchor}-matrise", ch))
+    parts.append(Part("journeys", "journeys"))
+    parts += [Part("persona", p.anchor, item=p) for p in hb.personas]
+    parts += [Part(kind, kind) for kind, there in (("cefr", hb.cefr), ("glossary", hb.terms)) if there]
+    return (*parts, Part("sources", "sources"), Part("index", "index"))
+
+
 # Anchors: ids are [a-z0-9-], so these are safe in HTML and as PDF destination names.
 def offer_anchor(offer_id: str) -> str:
     return f"tilbud-{offer_id}"

@@ -16,6 +16,7 @@ import contextlib
 import copy
 import hashlib
 import io
+import json
 import multiprocessing
 import os
 import re
@@ -37,11 +38,13 @@ from ..build import Job, Target
 from ..content.model import Content
 from ..errors import BuildError, ContentError, MissingToolError, Problem
 from ..fontconfig import write_fontconfig
-from ..layout.handbook import EditionStyle, Handbook, HandbookStyle, Labels, PageStyle, persona_anchor, plan_handbook
+from ..layout.handbook import EditionStyle, Handbook, HandbookStyle, Labels, PageStyle, Part, book_parts, persona_anchor, plan_handbook
+from ..memo import NO_MEMO, Memo
 from ..publish import Writer
 from ..theme import Theme
 from .journeys import route_svg, timeline_svg
 from .map_svg import map_svg
+from .pdf_join import PartPdf, join_parts
 
 
 @dataclass(frozen=True)
@@ -87,13 +90,13 @@ def css_string(text: str) -> str:
 
 
 def handbook_html(hb: Handbook, edition: Edition, theme: Theme, style: HandbookStyle, env: jinja2.Environment,
-                  page_no: PageNumbers | None = None, only_map: bool = False) -> str:
-    """The edition's HTML; `only_map` keeps just the map page (the screen edition lays it out alone).
+                  page_no: PageNumbers | None = None, parts: tuple[Part, ...] | None = None, linked: bool = True) -> str:
+    """The edition's HTML of `parts` (all by default), linking its CSS unless told not to.
     Without `page_no`, cross-references carry placeholders of the width their numbers will take."""
     try:
         return env.get_template(PAGE_TEMPLATE).render(
-            hb=hb, edition=edition, label=Labels(theme, style), css_files=(SHARED_CSS, f"{edition.style.file}.css"),
-            figures=FIGURES, generator=f"mulighetskart {__version__}", only_map=only_map,
+            hb=hb, edition=edition, label=Labels(theme, style), figures=FIGURES, generator=f"mulighetskart {__version__}",
+            css_files=(SHARED_CSS, f"{edition.style.file}.css") if linked else (), parts=book_parts(hb) if parts is None else parts,
             page_no=page_no or PageNumbers.placeholders(hb),
         )
     except jinja2.TemplateError as exc:
@@ -271,7 +274,7 @@ def handbook_fetcher(folder: Path, holders: dict[str, Placeholder]):
     return HandbookFetcher()
 
 
-def figure_pdfs(figures: dict[str, str], font_dir: Path) -> dict[str, bytes]:
+def figure_pdfs(figures: dict[str, str], font_dir: Path, memo: Memo = NO_MEMO) -> dict[str, bytes]:
     """Each figure as a one-page vector PDF drawn by librsvg with the handbook's fonts, one
     at a time: this runs beside the layout, which has the other core."""
     exe = shutil.which("rsvg-convert")
@@ -281,7 +284,15 @@ def figure_pdfs(figures: dict[str, str], font_dir: Path) -> dict[str, bytes]:
     with tempfile.TemporaryDirectory(prefix="mulighetskart-handbook-") as tmp:
         conf = write_fontconfig(Path(tmp), [font_dir], system=False)  # the shipped fonts only
         env = {**os.environ, "FONTCONFIG_FILE": str(conf), "SOURCE_DATE_EPOCH": "0"}
-        return {name: _rsvg_pdf(exe, figures[name], env) for name in sorted(figures)}
+        fonts = [path.read_bytes() for path in sorted(font_dir.iterdir()) if path.is_file()]
+        return {name: memo.get("handbook-figure", partial(_rsvg_pdf, exe, figures[name], env), figures[name], f"{FIGURE_ZOOM:.4f}",
+                               rsvg_version(exe), *fonts) for name in sorted(figures)}
+
+
+@cache
+def rsvg_version(exe: str) -> str:
+    done = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
+    return done.stdout.strip()
 
 
 def _rsvg_pdf(exe: str, svg: str, env: dict) -> bytes:
@@ -295,29 +306,22 @@ def _rsvg_pdf(exe: str, svg: str, env: dict) -> bytes:
     return done.stdout
 
 
-def swap_in_figures(pdf_bytes: bytes, holders: dict[str, Placeholder], drawn: dict[str, bytes]) -> bytes:
-    """The PDF with every placeholder image replaced by its figure, saved deterministically."""
+def swap_in_figures(pdf, holders: dict[str, Placeholder], drawn: dict[str, bytes], stack: contextlib.ExitStack) -> None:
+    """Replace every placeholder image in `pdf` by its figure; the figures' PDFs stay open on `stack`."""
     import pikepdf
 
     by_key = {p.key: (p, drawn[name]) for name, p in holders.items()}
-    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
-        sources, forms = [], {}
-        for page in pdf.pages:
-            xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
-            for name in sorted(xobjects.keys()):  # keys() is a set: sort for a stable object order
-                key = _placeholder_key(xobjects[name], by_key)
-                if key is None:
-                    continue
-                if key not in forms:
-                    src = pikepdf.open(io.BytesIO(by_key[key][1]))
-                    sources.append(src)
-                    forms[key] = _unit_form(pdf.copy_foreign(src.pages[0].as_form_xobject()))
-                xobjects[name] = forms[key]
-        out = io.BytesIO()
-        pdf.save(out, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
-        for src in sources:
-            src.close()
-    return out.getvalue()
+    forms = {}
+    for page in pdf.pages:
+        xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
+        for name in sorted(xobjects.keys()):  # keys() is a set: sort for a stable object order
+            key = _placeholder_key(xobjects[name], by_key)
+            if key is None:
+                continue
+            if key not in forms:
+                src = stack.enter_context(pikepdf.open(io.BytesIO(by_key[key][1])))
+                forms[key] = _unit_form(pdf.copy_foreign(src.pages[0].as_form_xobject()))
+            xobjects[name] = forms[key]
 
 
 def _placeholder_key(xobject, by_key) -> int | None:
@@ -420,21 +424,6 @@ def fill_in_page_numbers(book, pages: dict[str, int], expected: int) -> bool:
 DATA_PAGE = ' data-page="'
 
 
-def numbered_book(html_for: Callable[[PageNumbers], str], digits: int, fetcher):
-    """The laid-out book with its page numbers printed, and those numbers."""
-    html = html_for(PageNumbers({}, digits))
-    book = layout_book(html, fetcher)
-    numbers = PageNumbers(anchor_pages(book), max(digits, len(str(len(book.pages)))))
-    if numbers.digits == digits and fill_in_page_numbers(book, numbers.pages, html.count(DATA_PAGE)):
-        return book, numbers
-    for _ in range(3):  # a number did not fit: lay out with the real numbers until they hold still
-        book = layout_book(html_for(numbers), fetcher)
-        if anchor_pages(book) == numbers.pages:
-            return book, numbers
-        numbers = PageNumbers(anchor_pages(book), max(numbers.digits, len(str(len(book.pages)))))
-    raise BuildError("the handbook's page numbers do not settle: each layout moves the pages they point at")
-
-
 def _retext(box, old: str, new: str) -> bool:
     """Swap the end of a laid-out text box, if the new text is exactly as wide."""
     layout = box.pango_layout
@@ -456,33 +445,154 @@ def _text_width(layout, style, text: str) -> float:
     return width
 
 
-# --------------------------------------------------------------------------- rendering
-# One layout serves both editions: the screen edition is the print layout's pages without
-# the bleed, with the map page laid out again at the screen edition's map size. The book is
-# laid out once (half the build time) and page numbers are the same in both editions.
+# --------------------------------------------------------------------------- part by part
+# The book is laid out part by part (layout/handbook.py `book_parts`): each part begins on a
+# page of its own, so it can be laid out alone once its first page has the side and number it
+# has in the book (one line of CSS), and its running head comes from data-running. A part's
+# layout and PDFs are kept in the memo under what they are made from, so after an edit only
+# the parts that print what changed are laid out and written again; pdf_join.py then joins
+# the parts' PDFs into the book. One layout serves both editions: the screen edition is the
+# print layout without the bleed, except for the map page, laid out at the screen's size.
 
-MAP_ANCHOR = "kartet"
+KEEP_PAGES = 400  # laid-out pages kept in memory for writing; beyond that a part is laid out again
+PART_ID = b"part"  # the parts' own /ID: the book gets its own when joined
 
 
-def layout_book(html: str, fetcher):
-    """WeasyPrint's laid-out document: pages, boxes, anchors and bookmarks."""
+@dataclass(frozen=True)
+class PartLayout:
+    """What the book needs to know of a laid-out part."""
+
+    pages: int
+    anchors: dict[str, int]  # anchor → page within the part, from 1
+    levels: tuple[int, ...]  # the level of each bookmark, in order
+
+    @classmethod
+    def of(cls, doc) -> PartLayout:
+        return cls(len(doc.pages), anchor_pages(doc), tuple(mark[0] for page in doc.pages for mark in page.bookmarks))
+
+    def to_bytes(self) -> bytes:
+        return json.dumps([self.pages, self.anchors, self.levels], sort_keys=True).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PartLayout:
+        pages, anchors, levels = json.loads(data)
+        return cls(pages, anchors, tuple(levels))
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What WeasyPrint needs for every part of an edition: the style sheets, parsed once with
+    their fonts loaded once, and the fetcher. `key` stands for all of it in the memo."""
+
+    edition: Edition
+    css: tuple
+    fonts: object  # weasyprint's FontConfiguration
+    fetcher: object
+    key: str
+
+
+def part_setup(edition: Edition, files: dict[str, str | bytes], holders: dict[str, Placeholder], fetcher) -> Setup:
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    css = tuple(weasyprint.CSS(string=str(files[name]), base_url=BASE_URL, url_fetcher=fetcher, font_config=fonts)
+                for name in (SHARED_CSS, f"{edition.style.file}.css"))
+    digest = hashlib.sha256(f"{weasyprint.__version__}\0{edition.name}\0".encode())
+    for name, data in sorted(files.items()):
+        if not name.startswith(f"{FIGURES}/"):  # figures count by their size only: they are swapped in after
+            digest.update(name.encode() + b"\0" + (data.encode() if isinstance(data, str) else data))
+    digest.update(repr(sorted(holders.items())).encode())
+    return Setup(edition, css, fonts, fetcher, digest.hexdigest())
+
+
+def layout_part(html: str, setup: Setup, start: int):
+    """A part laid out as it stands in the book, its first page numbered `start`."""
     import weasyprint
 
-    return weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render()
+    side = "right" if start % 2 else "left"
+    first = weasyprint.CSS(string=f"@page :first {{ counter-increment: page {start}; }} html {{ break-before: {side}; }}")
+    document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=setup.fetcher)
+    return document.render(stylesheets=[*setup.css, first], font_config=setup.fonts)
 
 
-def screen_document(book, map_page_doc):
-    """The print layout's pages without bleed, its map page swapped for the screen one."""
-    pages = []
-    for page in book.pages:
-        pages.extend(map_page_doc.pages if MAP_ANCHOR in page.anchors else [without_bleed(page)])
-    return book.copy(pages)
+@dataclass
+class Book:
+    """The parts as laid out: where each starts, what it holds, and the layouts still in memory."""
+
+    parts: tuple[Part, ...]
+    starts: list[int]
+    layouts: list[PartLayout]
+    docs: dict[int, object]  # part index → laid-out part, while KEEP_PAGES allows
+
+    def numbers(self, digits: int) -> PageNumbers:
+        pages: dict[str, int] = {}
+        for start, layout in zip(self.starts, self.layouts, strict=True):
+            for anchor, page in layout.anchors.items():
+                pages.setdefault(anchor, start + page - 1)
+        total = self.starts[-1] + self.layouts[-1].pages - 1
+        return PageNumbers(pages, max(digits, len(str(total))))
+
+
+def lay_out_book(parts: tuple[Part, ...], html_for: Callable[[Part], str], setup: Setup, memo: Memo) -> Book:
+    book, start, kept = Book(parts, [], [], {}), 1, 0
+    for index, part in enumerate(parts):
+        html, made = html_for(part), {}
+
+        def make(html=html, start=start, made=made) -> bytes:
+            made["doc"] = layout_part(html, setup, start)
+            return PartLayout.of(made["doc"]).to_bytes()
+
+        layout = PartLayout.from_bytes(memo.get("handbook-layout", make, setup.key, html, str(start % 2)))
+        if "doc" in made and kept + layout.pages <= KEEP_PAGES:
+            book.docs[index] = made["doc"]
+            kept += layout.pages
+        book.starts.append(start)
+        book.layouts.append(layout)
+        start += layout.pages
+    return book
+
+
+def numbered_book(parts, html_for: Callable[[Part, PageNumbers], str], digits: int, setup: Setup, memo: Memo):
+    """The laid-out book and its page numbers: laid out with placeholders, the numbers written
+    in; where one does not fit, laid out again with the numbers in the HTML until they hold."""
+    page_no = PageNumbers({}, digits)
+    for _ in range(4):
+        book = lay_out_book(parts, partial(html_for, page_no=page_no), setup, memo)
+        numbers = book.numbers(digits)
+        if numbers == page_no or (numbers.digits == digits and not page_no.pages and _fill_in(book, html_for, numbers)):
+            return book, numbers
+        page_no, digits = numbers, numbers.digits
+    raise BuildError("the handbook's page numbers do not settle: each layout moves the pages they point at")
+
+
+def _fill_in(book: Book, html_for, numbers: PageNumbers) -> bool:
+    """Write the numbers into the parts kept in memory (the others are laid out with them)."""
+    for index, doc in book.docs.items():
+        expected = html_for(book.parts[index], page_no=numbers).count(DATA_PAGE)
+        if not fill_in_page_numbers(doc, numbers.pages, expected):
+            return False
+    return True
+
+
+def with_stand_ins(doc):
+    """The part with a stand-in for each anchor it links to in other parts: WeasyPrint drops
+    links to anchors it cannot see; the book's own destinations replace the stand-ins."""
+    held = {anchor for page in doc.pages for anchor in page.anchors}
+    linked = {target for page in doc.pages for kind, target, *_ in page.links if kind == "internal"}
+    for anchor in sorted(linked - held):
+        doc.pages[0].anchors[anchor] = (0, 0, 0, 0)
+    return doc
 
 
 def without_bleed(page):
     trimmed = copy.copy(page)
     trimmed.bleed = dict.fromkeys(page.bleed, 0)
     return trimmed
+
+
+def screen_part(doc):
+    return doc.copy([without_bleed(page) for page in doc.pages])
 
 
 def pdf_options(edition: Edition, identifier: bytes) -> dict:
@@ -525,7 +635,7 @@ def _page_references_kept():
         pydyf.PDF.page_references = original
 
 
-_DOC_ID = re.compile(rb"xmp\.did:[0-9a-fA-F-]+")
+_DOC_ID = re.compile(rb"xmp\.did:[0-9a-zA-Z-]+")
 
 
 def _fix_document_id(doc_id: str, document, pdf) -> None:
@@ -533,6 +643,13 @@ def _fix_document_id(doc_id: str, document, pdf) -> None:
     for obj in pdf.objects:
         if getattr(obj, "reference", None) == ref and hasattr(obj, "stream"):
             obj.stream = [_DOC_ID.sub(f"xmp.did:{doc_id}".encode(), part) for part in obj.stream]
+
+
+def set_document_id(pdf, identifier: bytes) -> None:
+    """The XMP DocumentID of a joined book: its own, as its parts carry theirs."""
+    if "/Metadata" in pdf.Root:
+        xmp = pdf.Root.Metadata
+        xmp.write(_DOC_ID.sub(b"xmp.did:" + identifier, xmp.read_bytes()))
 
 
 def pdf_identifier(*parts: str) -> bytes:
@@ -548,9 +665,10 @@ class Sources:
     written once its page numbers are known."""
 
     files: dict[str, str | bytes]  # fonts, figures and CSS
-    html: Callable[[Edition, PageNumbers], str]  # an edition's HTML with these page numbers
+    html: Callable[[Edition, PageNumbers], str]  # an edition's whole HTML with these page numbers
+    parts: tuple[Part, ...]
+    part_html: Callable[[Edition, Part, PageNumbers], str]  # a part alone, its CSS given apart
     digits: int  # room for a page number
-    map_html: str  # the screen edition's map page on its own
     figures: dict[str, str]  # SVG by file name under FIGURES/
 
 
@@ -561,29 +679,79 @@ def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: H
     files[SHARED_CSS] = handbook_css(hb, theme, style, css_env)
     for ed in editions(style):
         files[f"{ed.style.file}.css"] = edition_css(hb, ed, theme, css_env)
-    map_html = handbook_html(hb, edition("screen", style), theme, style, html_env, only_map=True)
-    html = lambda ed, page_no: handbook_html(hb, ed, theme, style, html_env, page_no)  # noqa: E731
-    return Sources(files, html, page_digits(hb), map_html, figures)
+    parts = book_parts(hb)
+    html = lambda ed, page_no: handbook_html(hb, ed, theme, style, html_env, page_no, parts)  # noqa: E731
+    part_html = lambda ed, part, page_no: handbook_html(hb, ed, theme, style, html_env, page_no, (part,), linked=False)  # noqa: E731
+    return Sources(files, html, parts, part_html, page_digits(hb), figures)
 
 
-def render_editions(sources: Sources, style: HandbookStyle, folder: Path, font_dir: Path) -> dict[str, str | bytes]:
+def render_editions(sources: Sources, style: HandbookStyle, folder: Path, font_dir: Path, memo: Memo = NO_MEMO) -> dict[str, str | bytes]:
     """Both editions' PDFs and HTML by file name; `folder` holds the other sources (CSS, fonts, figures)."""
     print_ed, screen_ed = editions(style)
     holders = placeholders(sources.figures)
     fetcher = handbook_fetcher(folder, holders)
+    setups = {ed.name: part_setup(ed, sources.files, holders, fetcher) for ed in (print_ed, screen_ed)}
     with ThreadPoolExecutor(max_workers=1) as background:  # librsvg on the other core while WeasyPrint lays out
-        drawn = background.submit(figure_pdfs, sources.figures, font_dir)
-        book, page_no = numbered_book(partial(sources.html, print_ed), sources.digits, fetcher)
-        screen = screen_document(book, layout_book(sources.map_html, fetcher))
+        drawn = background.submit(figure_pdfs, sources.figures, font_dir, memo)
+        book, page_no = numbered_book(sources.parts, partial(sources.part_html, print_ed), sources.digits, setups["print"], memo)
+        jobs = {ed.name: (part_jobs(book, partial(sources.part_html, ed, page_no=page_no), setups, ed, memo), ed) for ed in (screen_ed, print_ed)}
         html = {f"{ed.style.file}.html": sources.html(ed, page_no) for ed in (print_ed, screen_ed)}
         ident = pdf_identifier(*(v if isinstance(v, str) else hashlib.sha256(v).hexdigest() for _, v in sorted({**sources.files, **html}.items())))
-        finish = partial(finished_pdf, identifier=ident, holders=holders, drawn=drawn.result())
-    pdfs = write_side_by_side({"screen": (screen, screen_ed), "print": (book, print_ed)}, finish)
+        finish = partial(finished_pdf, identifier=ident, holders=holders, drawn=drawn.result(), memo=memo)
+    pdfs = write_side_by_side(jobs, finish)
     return html | {f"{ed.style.file}.pdf": pdfs[ed.name] for ed in (print_ed, screen_ed)}
 
 
-def finished_pdf(document, edition: Edition, identifier: bytes, holders: dict[str, Placeholder], drawn: dict[str, bytes]) -> bytes:
-    return swap_in_figures(write_pdf(document, edition, identifier), holders, drawn)
+@dataclass(frozen=True)
+class PartJob:
+    """A part's PDF in one edition: what it is made from (its memo key), and its layout,
+    in memory when the memo does not hold the PDF."""
+
+    inputs: tuple[str, ...]
+    layout: PartLayout
+    doc: object | None
+
+
+def part_jobs(book: Book, html_for: Callable[[Part], str], setups: dict[str, Setup], edition: Edition, memo: Memo) -> list[PartJob]:
+    """Every part's job for `edition`; parts not in the memo are laid out now (before the
+    editions are written side by side). Only the map page has a layout of its own on screen."""
+    jobs = []
+    for index, part in enumerate(book.parts):
+        start, layout = book.starts[index], book.layouts[index]
+        own = part.kind == "map" and edition.name != "print"
+        html = html_for(part)
+        inputs = (setups["print"].key, setups[edition.name].key, edition.name, html, str(start))
+        doc = None
+        if not memo.has("handbook-part", *inputs):
+            doc = layout_part(html, setups[edition.name], start) if own else book.docs.get(index)
+            if doc is None:
+                doc = book.docs[index] = layout_part(html, setups["print"], start)
+            if PartLayout.of(doc).pages != layout.pages or (not own and PartLayout.of(doc) != layout):
+                raise BuildError(f"the handbook part '{part.name}' laid out again does not keep its pages")
+        jobs.append(PartJob(inputs, layout, doc))
+    return jobs
+
+
+def write_part(job: PartJob, edition: Edition) -> bytes:
+    doc = screen_part(job.doc) if edition.name == "screen" else job.doc
+    return write_pdf(with_stand_ins(doc), edition, PART_ID)
+
+
+def finished_pdf(jobs: list[PartJob], edition: Edition, identifier: bytes, holders: dict[str, Placeholder],
+                 drawn: dict[str, bytes], memo: Memo) -> bytes:
+    """The edition's book: its parts' PDFs (from the memo or written now) joined, the figures
+    swapped in, saved deterministically."""
+    import pikepdf
+
+    parts = [PartPdf(memo.get("handbook-part", partial(write_part, job, edition), *job.inputs),
+                     frozenset(job.layout.anchors), job.layout.levels) for job in jobs]
+    with contextlib.ExitStack() as stack:
+        book = stack.enter_context(join_parts(parts))
+        swap_in_figures(book, holders, drawn, stack)
+        set_document_id(book, identifier)
+        out = io.BytesIO()
+        book.save(out, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
+    return out.getvalue()
 
 
 def write_side_by_side(jobs: dict[str, tuple], finish) -> dict[str, bytes]:
@@ -628,7 +796,7 @@ def run(job: Job, out: Writer) -> None:
     sources = handbook_sources(job.content, job.theme, style, hb, figures)
     for rel, data in sources.files.items():
         out.write(rel, data)
-    for rel, data in render_editions(sources, style, out.folder, job.theme.font_path().parent).items():
+    for rel, data in render_editions(sources, style, out.folder, job.theme.font_path().parent, job.memo).items():
         out.write(rel, data)
 
 
