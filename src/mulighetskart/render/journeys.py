@@ -58,6 +58,7 @@ SVG_NS = "http://www.w3.org/2000/svg"
 INKSCAPE = "http://www.inkscape.org/namespaces/inkscape"
 FOREIGN_NS = {"http://www.w3.org/1999/xlink": "xlink", "http://www.w3.org/XML/1998/namespace": "xml", INKSCAPE: "inkscape"}
 ROOT_TAG = re.compile(r"<svg\b[^>]*>")
+MAP_SLOT = "mulighetskart-map"  # where a route document takes the map's serialised <svg>
 
 @dataclass(frozen=True)
 class JourneysStyle:
@@ -285,7 +286,8 @@ def _strings(value) -> Iterator[str]:
 class MapBase:
     """The possibility map, drawn once per build: its SVG, size, and where each offer stands."""
 
-    drawing: ET.Element  # the map's <svg>, ready to nest; shared by every view, never changed
+    drawing: str  # the map's <svg>, serialised once, ready to nest in every view
+    viewport: Mapping[str, str]  # its x, y, width, height and viewBox: the overlay's too
     box: tuple[float, float, float, float]  # the map's viewBox: x, y, width, height (mm)
     stations: Mapping[str, Station]
     fonts: str  # @font-face rules for the map's text and ours ("" when the theme embeds none)
@@ -305,7 +307,8 @@ class MapBase:
         box = _view_box(drawing)
         for name, value in zip(("x", "y", "width", "height"), box, strict=True):
             drawing.set(name, _n(value))
-        return cls(drawing, box, stations_of(layout), fonts, measure, style)
+        viewport = {k: drawing.get(k) for k in ("x", "y", "width", "height", "viewBox")}
+        return cls(ET.tostring(drawing, encoding="unicode"), viewport, box, stations_of(layout), fonts, measure, style)
 
 
 @dataclass(frozen=True)
@@ -471,7 +474,8 @@ def _key_elements(theme: Theme, base: MapBase, key: Key) -> list:
 
 def route_document(theme: Theme, base: MapBase, view: RouteView) -> str:
     """The route view as one SVG: title and desc, the map in a nested <svg>, the overlay in a
-    second one with the same viewport, the key beside them."""
+    second one with the same viewport, the key beside them. The map, most of the document,
+    is spliced in as MapBase serialised it: each view serialises only what it adds."""
     style = base.style.route
     x, y, w, h = base.box
     width, height = w + style.key_width + 2 * style.margin, max(h, view.key.bottom + style.margin - y)
@@ -485,11 +489,12 @@ def route_document(theme: Theme, base: MapBase, view: RouteView) -> str:
     if base.fonts:
         ET.SubElement(root.find("defs"), "style").text = base.fonts
     ET.SubElement(root, "rect", x=_n(x), y=_n(y), width=_n(width), height=_n(height), fill=style.station_fill)
-    root.append(base.drawing)
-    overlay = ET.SubElement(root, "svg", {k: base.drawing.get(k) for k in ("x", "y", "width", "height", "viewBox")}, id=f"{view.ref}-overlay")
+    ET.SubElement(root, MAP_SLOT)
+    overlay = ET.SubElement(root, "svg", dict(base.viewport), id=f"{view.ref}-overlay")
     overlay.extend(element.get_xml() for element in view.overlay)
     root.extend(element.get_xml() for element in _key_elements(theme, base, view.key))
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    svg = ET.tostring(root, encoding="unicode").replace(f"<{MAP_SLOT} />", base.drawing, 1)  # text never holds a bare "<"
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + svg + "\n"
 
 
 def _plain(element: ET.Element) -> ET.Element:
