@@ -21,12 +21,12 @@ import re
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 import graphviz
@@ -58,6 +58,7 @@ SVG_NS = "http://www.w3.org/2000/svg"
 INKSCAPE = "http://www.inkscape.org/namespaces/inkscape"
 FOREIGN_NS = {"http://www.w3.org/1999/xlink": "xlink", "http://www.w3.org/XML/1998/namespace": "xml", INKSCAPE: "inkscape"}
 ROOT_TAG = re.compile(r"<svg\b[^>]*>")
+T = TypeVar("T")
 MAP_SLOT = "mulighetskart-map"  # where a route document takes the map's serialised <svg>
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def timeline_svg(content: Content, theme: Theme, persona_id: str, memo: Memo = N
     persona = _persona(content, persona_id)
     source = timeline_graph(content, theme, persona, style.timeline, style.labels).source
     with shipped_fonts(theme):
-        return _timeline_svg(content, theme, style, persona, source, font_css(content, theme, style), memo)
+        return _timeline_svg(content, theme, style, persona, source, _font_css(content, theme), memo)
 
 
 def route_svg(content: Content, theme: Theme, persona_id: str) -> str:
@@ -103,19 +104,27 @@ def all_routes_svg(content: Content, theme: Theme) -> str:
     return route_document(theme, base, _all_routes_view(content, theme, base))
 
 
-_LAST_MAP: list[tuple[Content, Theme, MapBase]] = []
+_LAST: dict[str, tuple[Content, Theme, object]] = {}
+
+
+def _per_run(what: str, content: Content, theme: Theme, make: Callable[[], T]) -> T:
+    """`make()` once for a run of calls with the same content and theme (the handbook and the
+    fragments ask for every persona in turn: making it per call would cost content size squared).
+    Kept by identity, holding both objects, so a new content or theme always makes anew."""
+    seen = _LAST.get(what)
+    if seen is None or seen[0] is not content or seen[1] is not theme:
+        seen = _LAST[what] = (content, theme, make())
+    return seen[2]
 
 
 def _map_base(content: Content, theme: Theme) -> MapBase:
-    """The map for the contract functions, drawn once for a run of calls with the same content
-    and theme (the handbook and the fragments ask for every persona's route in turn). Kept by
-    identity, holding both objects, so a new content or theme always draws anew."""
-    for seen_content, seen_theme, base in _LAST_MAP:
-        if seen_content is content and seen_theme is theme:
-            return base
-    base = MapBase.of(content, theme, journeys_style(theme), build_date(content))
-    _LAST_MAP[:] = [(content, theme, base)]
-    return base
+    """The map for the contract functions, drawn once for a run of calls."""
+    return _per_run("map", content, theme, lambda: MapBase.of(content, theme, journeys_style(theme), build_date(content)))
+
+
+def _font_css(content: Content, theme: Theme) -> str:
+    """The timelines' @font-face rules for the contract functions, gathered once for a run of calls."""
+    return _per_run("fonts", content, theme, lambda: font_css(content, theme, journeys_style(theme)))
 
 
 # --- The target --------------------------------------------------------------------------------
