@@ -291,7 +291,7 @@ def setup():
 
     fetcher, fonts = hb.handbook_fetcher(ROOT / "fonts", {}), FontConfiguration()
     css = (weasyprint.CSS(string=NUMBERED, base_url=hb.BASE_URL, url_fetcher=fetcher, font_config=fonts),)
-    return hb.Setup(None, css, fonts, fetcher, "test")
+    return hb.Setup(None, css, fonts, fetcher, "test", {})
 
 
 @pytest.fixture

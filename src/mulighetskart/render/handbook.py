@@ -489,6 +489,13 @@ class Setup:
     fonts: object  # weasyprint's FontConfiguration
     fetcher: object
     key: str
+    holders: dict[str, Placeholder]
+
+    def inputs(self, html: str) -> tuple[str, str, str]:
+        """What a part's layout is made from: the set-up, its HTML, and the figures it shows
+        (placeholders: their size and the value that tells them apart)."""
+        shown = [f"{name}:{p.key}:{p.width_px}x{p.height_px}" for name, p in sorted(self.holders.items()) if f'"{FIGURES}/{name}"' in html]
+        return self.key, html, ";".join(shown)
 
 
 def part_setup(edition: Edition, files: dict[str, str | bytes], holders: dict[str, Placeholder], fetcher) -> Setup:
@@ -500,10 +507,9 @@ def part_setup(edition: Edition, files: dict[str, str | bytes], holders: dict[st
                 for name in (SHARED_CSS, f"{edition.style.file}.css"))
     digest = hashlib.sha256(f"{weasyprint.__version__}\0{edition.name}\0".encode())
     for name, data in sorted(files.items()):
-        if not name.startswith(f"{FIGURES}/"):  # figures count by their size only: they are swapped in after
+        if not name.startswith(f"{FIGURES}/"):  # a figure counts in the parts that show it (`figure_sizes`)
             digest.update(name.encode() + b"\0" + (data.encode() if isinstance(data, str) else data))
-    digest.update(repr(sorted(holders.items())).encode())
-    return Setup(edition, css, fonts, fetcher, digest.hexdigest())
+    return Setup(edition, css, fonts, fetcher, digest.hexdigest(), holders)
 
 
 def layout_part(html: str, setup: Setup, start: int):
@@ -543,7 +549,7 @@ def lay_out_book(parts: tuple[Part, ...], html_for: Callable[[Part], str], setup
             made["doc"] = layout_part(html, setup, start)
             return PartLayout.of(made["doc"]).to_bytes()
 
-        layout = PartLayout.from_bytes(memo.get("handbook-layout", make, setup.key, html, str(start % 2)))
+        layout = PartLayout.from_bytes(memo.get("handbook-layout", make, *setup.inputs(html), str(start % 2)))
         if "doc" in made and kept + layout.pages <= KEEP_PAGES:
             book.docs[index] = made["doc"]
             kept += layout.pages
@@ -720,7 +726,7 @@ def part_jobs(book: Book, html_for: Callable[[Part], str], setups: dict[str, Set
         start, layout = book.starts[index], book.layouts[index]
         own = part.kind == "map" and edition.name != "print"
         html = html_for(part)
-        inputs = (setups["print"].key, setups[edition.name].key, edition.name, html, str(start))
+        inputs = (*setups["print"].inputs(html), setups[edition.name].key, edition.name, str(start))
         doc = None
         if not memo.has("handbook-part", *inputs):
             doc = layout_part(html, setups[edition.name], start) if own else book.docs.get(index)
