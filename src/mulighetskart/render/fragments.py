@@ -39,12 +39,12 @@ from ..content.model import Content
 from ..errors import BuildError, ContentError, Problem
 from ..layout.journey import span_label
 from ..markup import markdown_html, sanitise
-from ..memo import Memo
+from ..memo import NO_MEMO, Memo
 from ..publish import Writer, json_bytes
 from ..theme import Theme
 from .changelog import Changes, Previous, changelog_doc, compare, dated, read_previous, summary_text, tombstones
 from .journeys import route_svg, timeline_svg
-from .map_svg import NO_MEMO, keep_subsets_in, map_svg, svg_to_png
+from .map_svg import keep_subsets_in, map_svg, svg_to_png
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_FILE = "manifest.schema.json"

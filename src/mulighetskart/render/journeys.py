@@ -41,11 +41,11 @@ from ..layout.journey import JourneyLabels, TimelineStyle, journey_text, span_la
 from ..layout.map import PT, MapLayout, layout_map
 from ..layout.routes import Journey, Key, KeyEntry, Mark, RouteStyle, Station, layout_key, plan_routes
 from ..layout.text import TextMeasure
-from ..memo import Memo
+from ..memo import NO_MEMO, Memo
 from ..publish import Writer
 from ..theme import Theme
-from .map_svg import NO_MEMO, font_face_css, fonts_key, keep_subsets_in, map_style, render_svg, svg_to_png, tool_version
 from .map_svg import check_style as check_map_style
+from .map_svg import font_face_css, fonts_key, keep_subsets_in, map_style, render_svg, svg_to_png, tool_version
 
 INSTALL_GRAPHVIZ = "install with: apt-get install graphviz (Debian/Ubuntu) or brew install graphviz (macOS)"
 ALL_ROUTES = "alle-reiser"

@@ -34,7 +34,7 @@ from ..errors import BuildError, ContentError, MissingToolError, Problem
 from ..fontconfig import write_fontconfig
 from ..layout.map import Box, Connector, Frame, MapLayout, MapStyle, Swatch, TextBlock, date_text, layout_map
 from ..layout.text import TextMeasure
-from ..memo import Memo
+from ..memo import NO_MEMO, Memo
 from ..publish import Writer
 from ..theme import Theme
 
@@ -45,7 +45,6 @@ INKSCAPE = "http://www.inkscape.org/namespaces/inkscape"
 LAYERS = ("background", "columns", "connectors", "offers", "labels", "legend")
 MUTED_ROLES = {"summary", "actor", "meta", "subtitle", "category-summary", "legend"}
 STYLE_WEIGHT = {"regular": ("400", "normal"), "bold": ("700", "normal"), "italic": ("400", "italic"), "bold_italic": ("700", "italic")}
-NO_MEMO = Memo()  # the default where no Job is at hand: keep nothing
 
 
 # --- the target ----------------------------------------------------------------------------------
