@@ -111,8 +111,8 @@ def test_every_font_is_embedded(out):
 
 
 def test_diagrams_stay_vector_and_images_have_300_ppi(out, printed, screen):
-    """The figures are drawings (forms), not pictures; the only raster parts (librsvg's
-    masks inside the route maps) print at 300 ppi or more."""
+    """The figures are drawings (forms), not pictures; any raster part would print at 300 ppi
+    or more."""
     for pdf in (printed, screen):
         forms = [obj for obj in pdf.objects if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Form"]
         assert len(forms) >= 1 + 2 * 2  # the map, and a timeline and a route per persona

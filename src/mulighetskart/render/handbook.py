@@ -194,9 +194,10 @@ def font_files(theme: Theme) -> dict[str, bytes]:
 # placeholder for its figure as a Form XObject. The swap keeps the placeholder's marked
 # content, so in the screen edition the /Figure with its Alt holds the real drawing.
 
-# librsvg rasterises SVG masks (the route maps fade what is off the route) at one pixel per
-# point of its page; drawing at this zoom keeps them at 300 ppi or more at the figure's own
-# size, and the handbook only ever shows figures at that size or smaller.
+# librsvg rasterises what has no vector form in PDF (masks, filters; the figures have none
+# today) at one pixel per point of its page; drawing at this zoom would keep such parts at
+# 300 ppi or more at the figure's own size, and the handbook only ever shows figures at that
+# size or smaller.
 FIGURE_ZOOM = 300 / 72
 
 @dataclass(frozen=True)

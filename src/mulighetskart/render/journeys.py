@@ -410,22 +410,25 @@ def _layout_key(base: MapBase, title: str, intro: str, entries: list[KeyEntry]) 
 
 def _veil(base: MapBase, holes: Sequence[Station], style: RouteStyle) -> svgwrite.base.BaseElement:
     """A paper-coloured layer over the whole map with the route's boxes cut out (even-odd)."""
-    x, y, w, h = base.box
-    d = [f"M{_n(x)},{_n(y)}h{_n(w)}v{_n(h)}h{_n(-w)}z", *(f"M{_n(b.x)},{_n(b.y)}h{_n(b.w)}v{_n(b.h)}h{_n(-b.w)}z" for b in holes)]
-    return SVG.path(d=" ".join(d), fill=style.station_fill, fill_opacity=_n(1 - style.fade_opacity),
+    return SVG.path(d=_map_less(base, holes), fill=style.station_fill, fill_opacity=_n(1 - style.fade_opacity),
                     fill_rule="evenodd", class_="route-veil")
 
 
-def _lines(ref: str, base: MapBase, boxes: Sequence[Station], routes, style: RouteStyle) -> list:
-    """The metro lines, each on a thin casing, masked so they pass under the stop boxes."""
+def _map_less(base: MapBase, boxes: Sequence[Station]) -> str:
+    """A path of the whole map with `boxes` as holes, under the even-odd rule."""
     x, y, w, h = base.box
-    mask = SVG.mask(id=f"{ref}-mask", maskUnits="userSpaceOnUse", x=_n(x), y=_n(y), width=_n(w), height=_n(h))
-    mask.add(SVG.rect((_n(x), _n(y)), (_n(w), _n(h)), fill="#ffffff"))
-    for b in boxes:
-        mask.add(SVG.rect((_n(b.x), _n(b.y)), (_n(b.w), _n(b.h)), fill="#000000"))
+    return " ".join([f"M{_n(x)},{_n(y)}h{_n(w)}v{_n(h)}h{_n(-w)}z", *(f"M{_n(b.x)},{_n(b.y)}h{_n(b.w)}v{_n(b.h)}h{_n(-b.w)}z" for b in boxes)])
+
+
+def _lines(ref: str, base: MapBase, boxes: Sequence[Station], routes, style: RouteStyle) -> list:
+    """The metro lines, each on a thin casing, clipped so they pass under the stop boxes.
+    A clip path (the map less the boxes, even-odd) stays vector in PDF; a mask would be
+    rasterised, at print resolution costing seconds and hundreds of MB per route map."""
+    clip = SVG.clipPath(id=f"{ref}-clip", clipPathUnits="userSpaceOnUse")
+    clip.add(SVG.path(d=_map_less(base, boxes), clip_rule="evenodd"))
     defs = svgwrite.container.Defs(debug=False)
-    defs.add(mask)
-    group = SVG.g(mask=f"url(#{ref}-mask)", class_="route-lines", fill="none", stroke_linejoin="round", stroke_linecap="round")
+    defs.add(clip)
+    group = SVG.g(clip_path=f"url(#{ref}-clip)", class_="route-lines", fill="none", stroke_linejoin="round", stroke_linecap="round")
     for route, colour, dash in routes:
         points = [(_n(px), _n(py)) for px, py in route.path]
         group.add(SVG.polyline(points, stroke=style.casing, stroke_width=_n(style.line_width + 2 * style.casing_width)))
