@@ -483,9 +483,9 @@ class PartLayout:
 @dataclass(frozen=True)
 class Setup:
     """What WeasyPrint needs for every part of an edition: the style sheets, parsed once with
-    their fonts loaded once, and the fetcher. `key` stands for all of it in the memo."""
+    their fonts loaded once, and the fetcher. `key` stands for all of it (and the edition's
+    PDF options) in the memo."""
 
-    edition: Edition
     css: tuple
     fonts: object  # weasyprint's FontConfiguration
     fetcher: object
@@ -506,11 +506,11 @@ def part_setup(edition: Edition, files: dict[str, str | bytes], holders: dict[st
     fonts = FontConfiguration()
     css = tuple(weasyprint.CSS(string=str(files[name]), base_url=BASE_URL, url_fetcher=fetcher, font_config=fonts)
                 for name in (SHARED_CSS, f"{edition.style.file}.css"))
-    digest = hashlib.sha256(f"{weasyprint.__version__}\0{edition.name}\0".encode())
+    digest = hashlib.sha256(f"{weasyprint.__version__}\0{edition.name}\0{sorted(pdf_options(edition, PART_ID).items())}\0".encode())
     for name, data in sorted(files.items()):
-        if not name.startswith(f"{FIGURES}/"):  # a figure counts in the parts that show it (`figure_sizes`)
+        if not name.startswith(f"{FIGURES}/"):  # a figure counts in the parts that show it (`inputs`)
             digest.update(name.encode() + b"\0" + (data.encode() if isinstance(data, str) else data))
-    return Setup(edition, css, fonts, fetcher, digest.hexdigest(), holders)
+    return Setup(css, fonts, fetcher, digest.hexdigest(), holders)
 
 
 def layout_part(html: str, setup: Setup, start: int):
@@ -531,6 +531,15 @@ class Book:
     starts: list[int]
     layouts: list[PartLayout]
     docs: dict[int, object]  # part index → laid-out part, while KEEP_PAGES allows
+
+    def chunks(self, pages: int) -> list[list[int]]:
+        """Part indexes in reading order, in runs of at most `pages` pages (at least one part)."""
+        runs: list[list[int]] = [[]]
+        for index, layout in enumerate(self.layouts):
+            if runs[-1] and sum(self.layouts[i].pages for i in runs[-1]) + layout.pages > pages:
+                runs.append([])
+            runs[-1].append(index)
+        return runs
 
     def numbers(self, digits: int) -> PageNumbers:
         pages: dict[str, int] = {}
@@ -695,18 +704,32 @@ def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: H
 def render_editions(sources: Sources, style: HandbookStyle, folder: Path, font_dir: Path, memo: Memo = NO_MEMO) -> dict[str, str | bytes]:
     """Both editions' PDFs and HTML by file name; `folder` holds the other sources (CSS, fonts, figures)."""
     print_ed, screen_ed = editions(style)
+    eds = (screen_ed, print_ed)  # the order write_side_by_side wants
     holders = placeholders(sources.figures)
     fetcher = handbook_fetcher(folder, holders)
-    setups = {ed.name: part_setup(ed, sources.files, holders, fetcher) for ed in (print_ed, screen_ed)}
+    setups = {ed.name: part_setup(ed, sources.files, holders, fetcher) for ed in eds}
     with ThreadPoolExecutor(max_workers=1) as background:  # librsvg on the other core while WeasyPrint lays out
         drawn = background.submit(figure_pdfs, sources.figures, font_dir, memo)
         book, page_no = numbered_book(sources.parts, partial(sources.part_html, print_ed), sources.digits, setups["print"], memo)
-        jobs = {ed.name: (part_jobs(book, partial(sources.part_html, ed, page_no=page_no), setups, ed, memo), ed) for ed in (screen_ed, print_ed)}
+        parts = write_parts(book, partial(sources.part_html, print_ed, page_no=page_no), setups, eds, memo)
         html = {f"{ed.style.file}.html": sources.html(ed, page_no) for ed in (print_ed, screen_ed)}
         ident = pdf_identifier(*(v if isinstance(v, str) else hashlib.sha256(v).hexdigest() for _, v in sorted({**sources.files, **html}.items())))
-        finish = partial(finished_pdf, identifier=ident, holders=holders, drawn=drawn.result(), memo=memo)
-    pdfs = write_side_by_side(jobs, finish)
+        finish = partial(joined_pdf, identifier=ident, holders=holders, drawn=drawn.result())
+    pdfs = write_side_by_side({ed.name: (parts[ed.name], ed) for ed in eds}, finish)
     return html | {f"{ed.style.file}.pdf": pdfs[ed.name] for ed in (print_ed, screen_ed)}
+
+
+def write_parts(book: Book, html_for: Callable[[Part], str], setups: dict[str, Setup], eds: tuple[Edition, ...], memo: Memo) -> dict[str, list[PartPdf]]:
+    """Every part's PDF in each edition, from the memo or written now: the editions side by
+    side, KEEP_PAGES at a time, so the layouts in memory stay few."""
+    pdfs: dict[str, list[PartPdf]] = {ed.name: [] for ed in eds}
+    for chunk in book.chunks(KEEP_PAGES):
+        jobs = {ed.name: ([part_job(book, i, html_for, setups, ed, memo) for i in chunk], ed) for ed in eds}
+        for name, made in write_side_by_side(jobs, partial(part_pdfs, memo=memo)).items():
+            pdfs[name] += made
+        for index in chunk:
+            book.docs.pop(index, None)
+    return pdfs
 
 
 @dataclass(frozen=True)
@@ -719,24 +742,26 @@ class PartJob:
     doc: object | None
 
 
-def part_jobs(book: Book, html_for: Callable[[Part], str], setups: dict[str, Setup], edition: Edition, memo: Memo) -> list[PartJob]:
-    """Every part's job for `edition`; parts not in the memo are laid out now (before the
-    editions are written side by side). Only the map page has a layout of its own on screen."""
-    jobs = []
-    for index, part in enumerate(book.parts):
-        start, layout = book.starts[index], book.layouts[index]
-        own = part.kind == "map" and edition.name != "print"
-        html = html_for(part)
-        inputs = (*setups["print"].inputs(html), setups[edition.name].key, edition.name, str(start))
-        doc = None
-        if not memo.has("handbook-part", *inputs):
-            doc = layout_part(html, setups[edition.name], start) if own else book.docs.get(index)
-            if doc is None:
-                doc = book.docs[index] = layout_part(html, setups["print"], start)
-            if PartLayout.of(doc).pages != layout.pages or (not own and PartLayout.of(doc) != layout):
-                raise BuildError(f"the handbook part '{part.name}' laid out again does not keep its pages")
-        jobs.append(PartJob(inputs, layout, doc))
-    return jobs
+def part_job(book: Book, index: int, html_for: Callable[[Part], str], setups: dict[str, Setup], edition: Edition, memo: Memo) -> PartJob:
+    """A part's job for `edition`, laid out now if the memo lacks its PDF and the layout is
+    not in memory. Only the map page has a layout of its own on screen."""
+    part, start, layout = book.parts[index], book.starts[index], book.layouts[index]
+    own = part.kind == "map" and edition.name != "print"
+    html = html_for(part)
+    inputs = (*setups["print"].inputs(html), setups[edition.name].key, str(start))
+    if memo.has("handbook-part", *inputs):
+        return PartJob(inputs, layout, None)
+    doc = layout_part(html, setups[edition.name], start) if own else book.docs.get(index)
+    if doc is None:
+        doc = book.docs[index] = layout_part(html, setups["print"], start)
+    if PartLayout.of(doc).pages != layout.pages or (not own and PartLayout.of(doc) != layout):
+        raise BuildError(f"the handbook part '{part.name}' laid out again does not keep its pages")
+    return PartJob(inputs, layout, doc)
+
+
+def part_pdfs(jobs: list[PartJob], edition: Edition, memo: Memo) -> list[PartPdf]:
+    return [PartPdf(memo.get("handbook-part", partial(write_part, job, edition), *job.inputs),
+                    frozenset(job.layout.anchors), job.layout.levels) for job in jobs]
 
 
 def write_part(job: PartJob, edition: Edition) -> bytes:
@@ -744,14 +769,10 @@ def write_part(job: PartJob, edition: Edition) -> bytes:
     return write_pdf(with_stand_ins(doc), edition, PART_ID)
 
 
-def finished_pdf(jobs: list[PartJob], edition: Edition, identifier: bytes, holders: dict[str, Placeholder],
-                 drawn: dict[str, bytes], memo: Memo) -> bytes:
-    """The edition's book: its parts' PDFs (from the memo or written now) joined, the figures
-    swapped in, saved deterministically."""
+def joined_pdf(parts: list[PartPdf], edition: Edition, identifier: bytes, holders: dict[str, Placeholder], drawn: dict[str, bytes]) -> bytes:
+    """The edition's book: its parts joined, the figures swapped in, saved deterministically."""
     import pikepdf
 
-    parts = [PartPdf(memo.get("handbook-part", partial(write_part, job, edition), *job.inputs),
-                     frozenset(job.layout.anchors), job.layout.levels) for job in jobs]
     with contextlib.ExitStack() as stack:
         book = stack.enter_context(join_parts(parts))
         swap_in_figures(book, holders, drawn, stack)
@@ -761,7 +782,7 @@ def finished_pdf(jobs: list[PartJob], edition: Edition, identifier: bytes, holde
     return out.getvalue()
 
 
-def write_side_by_side(jobs: dict[str, tuple], finish) -> dict[str, bytes]:
+def write_side_by_side(jobs: dict[str, tuple], finish) -> dict:
     """Write the editions at the same time: a forked child inherits the laid-out pages and
     writes the first, this process writes the others. (Where fork is missing, one by one.)
     Separate processes also keep the print edition's output-intent profile, which WeasyPrint
