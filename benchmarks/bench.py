@@ -73,7 +73,9 @@ def measure(cmd: list[str]) -> dict:
 
 
 def build_cmd(content: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "mulighetskart", "build", "--content", str(content), "--out", str(out), "-q", *extra]
+    """A build with its own cache beside its output: what earlier runs kept cannot help it."""
+    cache = out.parent / f"{out.name}-cache"
+    return [sys.executable, "-m", "mulighetskart", "build", "--content", str(content), "--out", str(out), "--cache", str(cache), "-q", *extra]
 
 
 def edit_one_offer(content: Path) -> None:

@@ -49,8 +49,10 @@ def validate(content: Path, strict: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="List every file written.")
 @click.option("--since", type=click.Path(exists=True, path_type=Path),
               help="Fragments: compare with this earlier export (folder, manifest.json or zip), not the last output.")
+@click.option("--cache", type=click.Path(path_type=Path), default=Path(".cache"), show_default=True,
+              help="Kept between builds: the validated content, drawings and laid-out handbook parts.")
 def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict: bool, clean: bool, jobs: int, quiet: bool, verbose: bool,
-          since: Path | None) -> None:
+          since: Path | None, cache: Path) -> None:
     """Build every output (map, journeys, handbook, fragments) into OUT.
 
     Example: mulighetskart build --only map --out output
@@ -61,7 +63,7 @@ def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict
 
     names = only or tuple(TARGET_MODULES)
     with progress(names, quiet) as tick:
-        result = run_build(BuildOptions(content, layouts, out, only, strict, clean, jobs, on_progress=tick, since=since))
+        result = run_build(BuildOptions(content, layouts, out, only, strict, clean, jobs, on_progress=tick, since=since, cache=cache))
     if quiet:
         return
     for w in result.warnings:

@@ -3,9 +3,9 @@
 librsvg drawings, Graphviz layouts, font subsets and laid-out handbook sections depend on
 their input bytes only, so a build that meets the same input again (the same route map in
 journeys and fragments, an unchanged chapter after an offer edit) takes the bytes from here.
-A key covers the input, the step's name and version, and the program's version: an entry can
-only be stale if the tool it ran changed under the same version, which `build --clean`
-(`fresh`: nothing is read, everything is kept anew) covers. Writes are atomic, so two worker
+A key covers the input, the step's name, and the program's code (every source file): an entry
+can only be stale if an outside tool changed under the same version string, which
+`build --clean` (`fresh`: nothing is read, everything is kept anew) covers. Writes are atomic, so two worker
 processes may fill the same entry at once; entries unused for `KEEP_DAYS` are removed.
 """
 
@@ -17,9 +17,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from . import __version__
+from .publish import hash_tree
 
 KEEP_DAYS = 14
 
@@ -52,7 +54,7 @@ class Memo:
     def entry(self, step: str, *inputs: str | bytes) -> Path | None:
         if self.folder is None:
             return None
-        digest = hashlib.sha256(f"{__version__}\0{step}\0".encode())
+        digest = hashlib.sha256(f"{code_digest()}\0{step}\0".encode())
         for part in inputs:
             data = part.encode("utf-8") if isinstance(part, str) else part
             digest.update(len(data).to_bytes(8, "big") + data)
@@ -70,6 +72,14 @@ class Memo:
                     path.unlink()
             except OSError:
                 pass
+
+
+@cache
+def code_digest() -> str:
+    """The program as it runs: a changed step gives new keys, so no stale result is used."""
+    digest = hashlib.sha256(__version__.encode())
+    hash_tree(digest, Path(__file__).parent)
+    return digest.hexdigest()
 
 
 NO_MEMO = Memo()  # keeps nothing: the default where a caller has no memo

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import cache, partial
+from functools import cache, cached_property, partial
 from pathlib import Path
 from typing import Literal
 
@@ -532,6 +532,10 @@ class Book:
     layouts: list[PartLayout]
     docs: dict[int, object]  # part index → laid-out part, while KEEP_PAGES allows
 
+    @cached_property
+    def anchors(self) -> frozenset[str]:
+        return frozenset(anchor for layout in self.layouts for anchor in layout.anchors)
+
     def chunks(self, pages: int) -> list[list[int]]:
         """Part indexes in reading order, in runs of at most `pages` pages (at least one part)."""
         runs: list[list[int]] = [[]]
@@ -591,12 +595,13 @@ def _fill_in(book: Book, html_for, numbers: PageNumbers) -> bool:
     return True
 
 
-def with_stand_ins(doc):
-    """The part with a stand-in for each anchor it links to in other parts: WeasyPrint drops
-    links to anchors it cannot see; the book's own destinations replace the stand-ins."""
+def with_stand_ins(doc, book_anchors: frozenset[str]):
+    """The part with a stand-in for each anchor it links to in other parts of the book:
+    WeasyPrint drops links to anchors it cannot see; the book's own destinations replace the
+    stand-ins."""
     held = {anchor for page in doc.pages for anchor in page.anchors}
     linked = {target for page in doc.pages for kind, target, *_ in page.links if kind == "internal"}
-    for anchor in sorted(linked - held):
+    for anchor in sorted((linked - held) & book_anchors):
         doc.pages[0].anchors[anchor] = (0, 0, 0, 0)
     return doc
 
@@ -740,6 +745,7 @@ class PartJob:
     inputs: tuple[str, ...]
     layout: PartLayout
     doc: object | None
+    anchors: frozenset[str] = frozenset()  # the book's, for links out of the part
 
 
 def part_job(book: Book, index: int, html_for: Callable[[Part], str], setups: dict[str, Setup], edition: Edition, memo: Memo) -> PartJob:
@@ -756,7 +762,7 @@ def part_job(book: Book, index: int, html_for: Callable[[Part], str], setups: di
         doc = book.docs[index] = layout_part(html, setups["print"], start)
     if PartLayout.of(doc).pages != layout.pages or (not own and PartLayout.of(doc) != layout):
         raise BuildError(f"the handbook part '{part.name}' laid out again does not keep its pages")
-    return PartJob(inputs, layout, doc)
+    return PartJob(inputs, layout, doc, book.anchors)
 
 
 def part_pdfs(jobs: list[PartJob], edition: Edition, memo: Memo) -> list[PartPdf]:
@@ -766,7 +772,7 @@ def part_pdfs(jobs: list[PartJob], edition: Edition, memo: Memo) -> list[PartPdf
 
 def write_part(job: PartJob, edition: Edition) -> bytes:
     doc = screen_part(job.doc) if edition.name == "screen" else job.doc
-    return write_pdf(with_stand_ins(doc), edition, PART_ID)
+    return write_pdf(with_stand_ins(doc, job.anchors), edition, PART_ID)
 
 
 def joined_pdf(parts: list[PartPdf], edition: Edition, identifier: bytes, holders: dict[str, Placeholder], drawn: dict[str, bytes]) -> bytes:
