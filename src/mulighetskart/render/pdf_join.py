@@ -71,12 +71,9 @@ def _destinations(pdf: pikepdf.Pdf):
 def _set_destinations(book: pikepdf.Pdf, dests: dict) -> None:
     if not dests:
         return
-    flat = pikepdf.Array()
-    for name in sorted(dests):  # a name tree is sorted
-        flat.append(pikepdf.String(name))
-        flat.append(dests[name])
+    flat = [item for name in sorted(dests) for item in (pikepdf.String(name), dests[name])]  # a name tree is sorted
     book.Root.Names = book.Root.get("/Names", pikepdf.Dictionary())
-    book.Root.Names.Dests = book.make_indirect(pikepdf.Dictionary(Names=flat))
+    book.Root.Names.Dests = book.make_indirect(pikepdf.Dictionary(Names=pikepdf.Array(flat)))
 
 
 # --------------------------------------------------------------------------- structure tree
@@ -88,7 +85,7 @@ def _join_structure(book: pikepdf.Pdf, spans) -> None:
         return
     root = book.Root.StructTreeRoot
     document = root.K[0]
-    nums, annotations = pikepdf.Array(), []
+    nums, annotations = [], []  # a list: growing a pikepdf.Array one item at a time costs its length each time
     for src, start, count in spans:
         src_root = src.Root.StructTreeRoot
         local = _parent_tree(src_root)
@@ -114,7 +111,7 @@ def _join_structure(book: pikepdf.Pdf, spans) -> None:
             annot.StructParent = next_key
             nums.extend([next_key, element])
             next_key += 1
-    root.ParentTree = book.make_indirect(pikepdf.Dictionary(Nums=nums))
+    root.ParentTree = book.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(nums)))
     root.ParentTreeNextKey = next_key
 
 
