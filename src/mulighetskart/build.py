@@ -35,6 +35,9 @@ TARGET_MODULES = {
     "fragments": "mulighetskart.render.fragments",
 }
 
+# The order targets are handed to the workers: the longest first, so the workers end together.
+LONGEST_FIRST = ("handbook", "fragments", "journeys", "map")
+
 
 @dataclass(frozen=True)
 class Job:
@@ -92,7 +95,7 @@ def build(opts: BuildOptions) -> BuildResult:
     previous = read_report(opts.out)
     reused = tuple(t.name for t in targets if not opts.clean and t.cacheable and (opts.out / t.name).is_dir()
                    and previous.get("cache", {}).get(t.name) == keys[t.name])
-    todo = [t.name for t in targets if t.name not in reused]
+    todo = sorted((t.name for t in targets if t.name not in reused), key=LONGEST_FIRST.index)
     jobs = {name: Job(loaded.content, theme, date, _previous_folder(opts.out, name), opts.since,
                       same_inputs=previous.get("cache", {}).get(name) == keys[name], memo=memo) for name in todo}
     with staged(opts.out, rebuild=todo) as stage:

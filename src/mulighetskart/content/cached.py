@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from .. import __version__
+from ..memo import Memo
 from ..publish import hash_tree
 from .validate import Loaded, load_content
 
@@ -29,7 +30,9 @@ def load_content_cached(root: Path, cache_dir: Path, strict: bool = False, fresh
     entry = cache_dir / f"{key}.pickle" if key else None
     if entry is not None and not fresh and (kept := _read(entry)) is not None:
         return kept
-    loaded = load_content(root, strict=strict)  # raises ContentError: nothing is kept
+    parsed = Memo(cache_dir / "nodes", fresh=fresh)  # each file's YAML: an edit parses only what it changed
+    loaded = load_content(root, strict=strict, parsed=parsed)  # raises ContentError: nothing is kept
+    parsed.prune()
     if entry is not None:
         _write(entry, loaded)
     return loaded

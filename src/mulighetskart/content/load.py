@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import ruamel.yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
 
 from ..errors import Pos
+from ..memo import NO_MEMO, Memo
 from .convert import Collector
 
 MAX_BYTES = 1024 * 1024
@@ -31,7 +34,7 @@ class RawFile:
     digest_input: bytes
 
 
-def read_yaml(path: Path, root: Path, out: Collector) -> RawFile | None:
+def read_yaml(path: Path, root: Path, out: Collector, parsed: Memo = NO_MEMO) -> RawFile | None:
     """One file's nodes, or None after recording why it cannot be read."""
     where = Pos(str(path))
     if not _inside(path, root):
@@ -50,7 +53,7 @@ def read_yaml(path: Path, root: Path, out: Collector) -> RawFile | None:
     if text is None:
         return None
     try:
-        node = _parse(text)
+        node = parse(text, parsed)
     except _Refused as exc:
         out.error(Pos(str(path), exc.mark.line + 1, exc.mark.column + 1), exc.message, exc.hint)
         return None
@@ -64,6 +67,15 @@ def read_yaml(path: Path, root: Path, out: Collector) -> RawFile | None:
         out.error(where, "file is empty", "see the other files in this folder for the expected fields")
         return None
     return RawFile(str(path), node, data)
+
+
+def parse(text: str, parsed: Memo = NO_MEMO):
+    """The nodes of a file's text; `parsed` keeps them between builds (pickled, lines and
+    columns included), so an edit parses only the files it changed."""
+    if parsed.folder is None:
+        return _parse(text)
+    make = lambda: pickle.dumps(_parse(text), protocol=pickle.HIGHEST_PROTOCOL)  # noqa: E731
+    return pickle.loads(parsed.get("yaml", make, text, ruamel.yaml.__version__))  # written by this program into its own cache
 
 
 @lru_cache(maxsize=4096)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ContentError, Pos, Problem
+from ..memo import NO_MEMO, Memo
 from .convert import INVALID, Collector, Converter, node_pos, suggest
 from .load import RawFile, read_yaml
 from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, Content, Offer, Persona
@@ -24,14 +25,15 @@ class Loaded:
     warnings: tuple[Problem, ...]
 
 
-def load_content(root: Path | str, strict: bool = False) -> Loaded:
-    """The validated guide, or ContentError listing every problem (warnings too if strict)."""
+def load_content(root: Path | str, strict: bool = False, parsed: Memo = NO_MEMO) -> Loaded:
+    """The validated guide, or ContentError listing every problem (warnings too if strict);
+    `parsed` keeps each file's YAML nodes between builds."""
     root = Path(root)
     out = Collector()
     if not root.is_dir():
         out.error(Pos(str(root)), "content folder not found", "pass --content DIR")
         raise ContentError(out.problems)
-    raw = _read_all(root, out)
+    raw = _read_all(root, out, parsed)
     parts = {name: _convert(raw.get(name), cls, out) for name, cls in COLLECTION_FILES.items()}
     items = {d: [_convert(f, cls, out) for f in _item_files(raw, d)] for d, cls in ITEM_DIRS.items()}
     items = {d: [i for i in lst if i is not None] for d, lst in items.items()}
@@ -52,14 +54,14 @@ def _has_errors(out: Collector) -> bool:
     return any(p.severity == "error" for p in out.problems)
 
 
-def _read_all(root: Path, out: Collector) -> dict[str, RawFile]:
+def _read_all(root: Path, out: Collector, parsed: Memo) -> dict[str, RawFile]:
     raw = {}
     for name in COLLECTION_FILES:
         path = root / name
         if not path.exists() and not path.is_symlink():
             out.error(Pos(str(path)), f"missing content file {name}")
             continue
-        raw[name] = read_yaml(path, root, out)
+        raw[name] = read_yaml(path, root, out, parsed)
     for entry in sorted(root.iterdir()):
         if entry.name.startswith(".") or entry.name in COLLECTION_FILES or entry.name in ITEM_DIRS:
             continue
@@ -75,7 +77,7 @@ def _read_all(root: Path, out: Collector) -> dict[str, RawFile]:
             if path.suffix != ".yaml":
                 out.error(Pos(str(path)), f"'{path.name}' is not a .yaml file", "name content files <id>.yaml")
                 continue
-            raw[f"{d}/{path.name}"] = read_yaml(path, root, out)
+            raw[f"{d}/{path.name}"] = read_yaml(path, root, out, parsed)
     return raw
 
 
