@@ -40,7 +40,7 @@ def join_parts(parts: Sequence[PartPdf]) -> pikepdf.Pdf:
                     book.pages.extend(src.pages)
             pages = book.pages[start:]
             spans.append((src, start, len(pages)))
-            marks += _bookmarks(book, src, pages, part.levels)
+            marks += _bookmarks(src, pages, part.levels)
             for name, dest in _destinations(src):
                 if name in part.anchors and name not in dests:
                     dests[name] = _copy(book, dest) if src is not book else dest
@@ -123,7 +123,7 @@ def _parent_tree(struct_root) -> dict[int, object]:
 # --------------------------------------------------------------------------- bookmarks
 
 
-def _bookmarks(book: pikepdf.Pdf, src: pikepdf.Pdf, pages, levels: tuple[int, ...]) -> list[tuple[int, str, object]]:
+def _bookmarks(src: pikepdf.Pdf, pages, levels: tuple[int, ...]) -> list[tuple[int, str, object]]:
     """(level, title, destination on the book's page) for a part's bookmarks, in order."""
     local = {page.objgen: i for i, page in enumerate(src.pages)}
     found = []
