@@ -137,3 +137,28 @@ def test_font_subsets_are_kept_between_builds(tmp_path, monkeypatch):
     map_svg.font_subset.cache_clear()  # as in a new process: only the memo remembers
     assert build_into(tmp_path, "two", ("map",)) == first
     assert len(made) == subsets
+
+
+def test_an_edit_parses_only_the_file_it_changed_and_errors_keep_their_place(tmp_path, monkeypatch):
+    """The YAML nodes of unchanged files come from the cache, with their lines and columns."""
+    from mulighetskart.content import load
+    from mulighetskart.content.cached import load_content_cached
+    from mulighetskart.errors import ContentError
+
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURE_CONTENT, content)
+    load_content_cached(content, tmp_path / "cache")
+    parsed: list[str] = []
+    real = load._parse.__wrapped__  # past the in-process cache: what a new build process would do
+    monkeypatch.setattr(load, "_parse", lambda text: parsed.append(text) or real(text))
+    offer = content / "offers" / "kartlegging.yaml"
+    offer.write_text(offer.read_text(encoding="utf-8").replace("- andre punkt", "- andre punkt, endret"), encoding="utf-8")
+    loaded = load_content_cached(content, tmp_path / "cache")
+    assert len(parsed) == 1 and "endret" in parsed[0]
+    assert "endret" in next(o for o in loaded.content.offers if o.id == "kartlegging").body
+    # a category renamed: offers/tolk.yaml, whose nodes come from the cache, is blamed at its own line
+    categories = content / "categories.yaml"
+    categories.write_text(categories.read_text(encoding="utf-8").replace("  - id: tolk\n", "  - id: tolking\n"), encoding="utf-8")
+    with pytest.raises(ContentError) as err:
+        load_content_cached(content, tmp_path / "cache")
+    assert any(str(p).startswith(f"{content / 'offers' / 'tolk.yaml'}:6:") for p in err.value.problems), [str(p) for p in err.value.problems]

@@ -88,7 +88,8 @@ def build(opts: BuildOptions) -> BuildResult:
     loaded = load_content_cached(opts.content, opts.cache / "content", strict=opts.strict, fresh=opts.clean)
     memo = Memo(opts.cache / "render", fresh=opts.clean)
     targets = [load_target(name) for name in (opts.only or tuple(TARGET_MODULES))]
-    theme = load_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories})
+    theme = load_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories},
+                       parsed=Memo(opts.cache / "content" / "nodes", fresh=opts.clean))
     date = build_date(loaded.content)
     fonts = theme.font_path().parent
     keys = {t.name: cache_key(t.name, loaded.content, date, (Path(opts.layouts), fonts, Path(__file__).parent)) for t in targets}

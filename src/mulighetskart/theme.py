@@ -14,6 +14,7 @@ from .content.convert import INVALID, Collector, Converter, node_pos
 from .content.fields import COLOUR, Doc, Loc, MinLen, located
 from .content.load import read_yaml
 from .errors import BuildError, ContentError, Pos
+from .memo import NO_MEMO, Memo
 
 Colour = Annotated[str, COLOUR]
 
@@ -61,12 +62,13 @@ class Theme:
         return self.sections[target]
 
 
-def load_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] = frozenset()) -> Theme:
-    """Theme with each requested target section converted to its style class."""
+def load_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] = frozenset(), parsed: Memo = NO_MEMO) -> Theme:
+    """Theme with each requested target section converted to its style class (`parsed` keeps
+    theme.yaml's nodes between builds)."""
     layouts = Path(layouts)
     out = Collector()
     path = layouts / "theme.yaml"
-    raw = read_yaml(path, layouts, out) if path.exists() else None
+    raw = read_yaml(path, layouts, out, parsed) if path.exists() else None
     if raw is None:
         if not out.problems:
             out.error(Pos(str(path)), "theme file not found", "pass --layouts DIR")

@@ -20,8 +20,8 @@ import unicodedata
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
-from functools import cache
+from dataclasses import astuple, dataclass, field, fields
+from functools import cache, cached_property
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -40,7 +40,7 @@ from ..errors import BuildError, ContentError, Problem
 from ..layout.journey import span_label
 from ..markup import markdown_html, sanitise
 from ..memo import NO_MEMO, Memo
-from ..publish import Writer, json_bytes
+from ..publish import Writer, hash_tree, json_bytes
 from ..theme import Theme
 from .changelog import Changes, Previous, changelog_doc, compare, dated, read_previous, summary_text, tombstones
 from .journeys import route_svg, timeline_svg
@@ -212,7 +212,7 @@ def run(job: Job, out: Writer) -> None:
     previous = read_previous(job.since or job.previous)
     assets = (job.same_inputs and kept_assets(job.previous)) or draw_assets(job.content, job.theme, style, job.memo)
     schema = (job.theme.layouts / "fragments" / SCHEMA_FILE).read_bytes()
-    package = plan_package(job.content, job.theme, style, assets, schema, previous, job.date.isoformat(), generator())
+    package = plan_package(job.content, job.theme, style, assets, schema, previous, job.date.isoformat(), generator(), job.memo)
     for path, data in package.files:
         out.write(path, data)
 
@@ -291,12 +291,13 @@ class Drawn:
 # ---- step 2: the plan (pure) ----
 
 def plan_package(content: Content, theme: Theme, style: FragmentsStyle, assets: tuple[Asset, ...], schema: bytes,
-                 previous: Previous | None, date: str, gen: Generator) -> Package:
-    """Every file of the package, from data only (it reads no file but the templates)."""
+                 previous: Previous | None, date: str, gen: Generator, memo: Memo = NO_MEMO) -> Package:
+    """Every file of the package, from data only (it reads no file but the templates; `memo`
+    keeps each fragment's HTML for a build of the same inputs, which only dates the changes)."""
     stubs = plan_stubs(content, style)
     env = environment(theme.layouts)
     site = Site(content, theme, style, stubs, assets)
-    fragments = tuple(render_fragment(env, site, stub) for stub in stubs)
+    fragments = tuple(render_fragment(env, site, stub, memo) for stub in stubs)
     language = content.guide.language
     stamp = f"{date}T00:00:00Z"
     records = [record(f, language) for f in fragments]
@@ -394,6 +395,15 @@ class Site:
     def by_id(self) -> dict[str, Stub]:
         return {s.id: s for s in self.stubs}
 
+    @cached_property
+    def key(self) -> str:
+        """What every fragment's HTML is made from: the content, layouts/ (templates, labels,
+        the theme) and the illustrations it shows."""
+        digest = hashlib.sha256(self.content.inputs_sha256.encode())
+        hash_tree(digest, self.theme.layouts)
+        digest.update(repr(sorted((a.owner, a.role, a.file, a.alt, a.caption) for a in self.assets)).encode())
+        return digest.hexdigest()
+
     def context(self, stub: Stub) -> dict:
         c, by_id = self.content, self.by_id
         cefr = {lvl.level: lvl.title for lvl in c.cefr}
@@ -430,10 +440,15 @@ def render(env: jinja2.Environment, template: str, context: dict, what: str) -> 
         raise BuildError(f"layouts/fragments/{template}: {type(exc).__name__}: {exc} (while rendering {what})") from exc
 
 
-def render_fragment(env: jinja2.Environment, site: Site, stub: Stub) -> Fragment:
-    html = finish(render(env, stub.template, site.context(stub), stub.id))
-    links, cross = classify_links(stub, html, {s.file: s.id for s in site.stubs}, {a.file for a in site.assets})
-    return Fragment(stub, html, links, cross, tuple(a for a in site.assets if a.owner == stub.id))
+def render_fragment(env: jinja2.Environment, site: Site, stub: Stub, memo: Memo = NO_MEMO) -> Fragment:
+    def make() -> bytes:
+        html = finish(render(env, stub.template, site.context(stub), stub.id))
+        links, cross = classify_links(stub, html, {s.file: s.id for s in site.stubs}, {a.file for a in site.assets})
+        return json.dumps([html, [astuple(x) for x in links], [astuple(x) for x in cross]]).encode("utf-8")
+
+    html, links, cross = json.loads(memo.get("fragment", make, site.key, stub.id))
+    return Fragment(stub, html, tuple(Link(*x) for x in links), tuple(Link(*x) for x in cross),
+                    tuple(a for a in site.assets if a.owner == stub.id))
 
 
 @cache

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cache, cached_property, partial
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import jinja2
 from markupsafe import Markup
@@ -44,7 +44,9 @@ from ..publish import Writer
 from ..theme import Theme
 from .journeys import route_svg, timeline_svg
 from .map_svg import map_svg
-from .pdf_join import PartPdf, join_parts
+
+if TYPE_CHECKING:  # pdf_join brings pikepdf: imported where used, so a build that reuses the handbook does not load it
+    from .pdf_join import PartPdf
 
 
 @dataclass(frozen=True)
@@ -766,6 +768,8 @@ def part_job(book: Book, index: int, html_for: Callable[[Part], str], setups: di
 
 
 def part_pdfs(jobs: list[PartJob], edition: Edition, memo: Memo) -> list[PartPdf]:
+    from .pdf_join import PartPdf
+
     return [PartPdf(memo.get("handbook-part", partial(write_part, job, edition), *job.inputs),
                     frozenset(job.layout.anchors), job.layout.levels) for job in jobs]
 
@@ -778,6 +782,8 @@ def write_part(job: PartJob, edition: Edition) -> bytes:
 def joined_pdf(parts: list[PartPdf], edition: Edition, identifier: bytes, holders: dict[str, Placeholder], drawn: dict[str, bytes]) -> bytes:
     """The edition's book: its parts joined, the figures swapped in, saved deterministically."""
     import pikepdf
+
+    from .pdf_join import join_parts
 
     with contextlib.ExitStack() as stack:
         book = stack.enter_context(join_parts(parts))
