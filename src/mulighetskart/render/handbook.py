@@ -43,7 +43,7 @@ from ..memo import NO_MEMO, Memo
 from ..publish import Writer
 from ..theme import Theme
 from .journeys import route_svg, timeline_svg
-from .map_svg import map_svg
+from .map_svg import fonts_key, map_svg, tool_version
 
 if TYPE_CHECKING:  # pdf_join brings pikepdf: imported where used, so a build that reuses the handbook does not load it
     from .pdf_join import PartPdf
@@ -287,15 +287,8 @@ def figure_pdfs(figures: dict[str, str], font_dir: Path, memo: Memo = NO_MEMO) -
     with tempfile.TemporaryDirectory(prefix="mulighetskart-handbook-") as tmp:
         conf = write_fontconfig(Path(tmp), [font_dir], system=False)  # the shipped fonts only
         env = {**os.environ, "FONTCONFIG_FILE": str(conf), "SOURCE_DATE_EPOCH": "0"}
-        fonts = [path.read_bytes() for path in sorted(font_dir.iterdir()) if path.is_file()]
-        return {name: memo.get("handbook-figure", partial(_rsvg_pdf, exe, figures[name], env), figures[name], f"{FIGURE_ZOOM:.4f}",
-                               rsvg_version(exe), *fonts) for name in sorted(figures)}
-
-
-@cache
-def rsvg_version(exe: str) -> str:
-    done = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
-    return done.stdout.strip()
+        inputs = (f"{FIGURE_ZOOM:.4f}", tool_version(exe, "--version"), fonts_key([font_dir]))
+        return {name: memo.get("handbook-figure", partial(_rsvg_pdf, exe, figures[name], env), figures[name], *inputs) for name in sorted(figures)}
 
 
 def _rsvg_pdf(exe: str, svg: str, env: dict) -> bytes:
