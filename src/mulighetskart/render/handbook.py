@@ -238,6 +238,7 @@ def svg_size_px(svg: str) -> tuple[int, int]:
     raise BuildError("a figure SVG is empty")
 
 
+@cache  # each part that shows a figure fetches its placeholder: a route map's is megapixels
 def placeholder_png(p: Placeholder) -> bytes:
     from PIL import Image
 
