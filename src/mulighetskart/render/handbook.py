@@ -527,6 +527,7 @@ class Book:
     starts: list[int]
     layouts: list[PartLayout]
     docs: dict[int, object]  # part index → laid-out part, while KEEP_PAGES allows
+    refs: list[int]  # the numbered cross-references in each part's HTML
 
     @cached_property
     def anchors(self) -> frozenset[str]:
@@ -535,10 +536,13 @@ class Book:
     def chunks(self, pages: int) -> list[list[int]]:
         """Part indexes in reading order, in runs of at most `pages` pages (at least one part)."""
         runs: list[list[int]] = [[]]
+        held = 0
         for index, layout in enumerate(self.layouts):
-            if runs[-1] and sum(self.layouts[i].pages for i in runs[-1]) + layout.pages > pages:
+            if runs[-1] and held + layout.pages > pages:
                 runs.append([])
+                held = 0
             runs[-1].append(index)
+            held += layout.pages
         return runs
 
     def numbers(self, digits: int) -> PageNumbers:
@@ -551,7 +555,7 @@ class Book:
 
 
 def lay_out_book(parts: tuple[Part, ...], html_for: Callable[[Part], str], setup: Setup, memo: Memo) -> Book:
-    book, start, kept = Book(parts, [], [], {}), 1, 0
+    book, start, kept = Book(parts, [], [], {}, []), 1, 0
     for index, part in enumerate(parts):
         html, made = html_for(part), {}
 
@@ -565,6 +569,7 @@ def lay_out_book(parts: tuple[Part, ...], html_for: Callable[[Part], str], setup
             kept += layout.pages
         book.starts.append(start)
         book.layouts.append(layout)
+        book.refs.append(html.count(DATA_PAGE))
         start += layout.pages
     return book
 
@@ -576,19 +581,15 @@ def numbered_book(parts, html_for: Callable[[Part, PageNumbers], str], digits: i
     for _ in range(4):
         book = lay_out_book(parts, partial(html_for, page_no=page_no), setup, memo)
         numbers = book.numbers(digits)
-        if numbers == page_no or (numbers.digits == digits and not page_no.pages and _fill_in(book, html_for, numbers)):
+        if numbers == page_no or (numbers.digits == digits and not page_no.pages and _fill_in(book, numbers)):
             return book, numbers
         page_no, digits = numbers, numbers.digits
     raise BuildError("the handbook's page numbers do not settle: each layout moves the pages they point at")
 
 
-def _fill_in(book: Book, html_for, numbers: PageNumbers) -> bool:
+def _fill_in(book: Book, numbers: PageNumbers) -> bool:
     """Write the numbers into the parts kept in memory (the others are laid out with them)."""
-    for index, doc in book.docs.items():
-        expected = html_for(book.parts[index], page_no=numbers).count(DATA_PAGE)
-        if not fill_in_page_numbers(doc, numbers.pages, expected):
-            return False
-    return True
+    return all(fill_in_page_numbers(doc, numbers.pages, book.refs[index]) for index, doc in book.docs.items())
 
 
 def with_stand_ins(doc, book_anchors: frozenset[str]):
@@ -725,7 +726,8 @@ def write_parts(book: Book, html_for: Callable[[Part], str], setups: dict[str, S
     side, KEEP_PAGES at a time, so the layouts in memory stay few."""
     pdfs: dict[str, list[PartPdf]] = {ed.name: [] for ed in eds}
     for chunk in book.chunks(KEEP_PAGES):
-        jobs = {ed.name: ([part_job(book, i, html_for, setups, ed, memo) for i in chunk], ed) for ed in eds}
+        html = {i: html_for(book.parts[i]) for i in chunk}
+        jobs = {ed.name: ([part_job(book, i, html[i], setups, ed, memo) for i in chunk], ed) for ed in eds}
         for name, made in write_side_by_side(jobs, partial(part_pdfs, memo=memo)).items():
             pdfs[name] += made
         for index in chunk:
@@ -744,19 +746,19 @@ class PartJob:
     anchors: frozenset[str] = frozenset()  # the book's, for links out of the part
 
 
-def part_job(book: Book, index: int, html_for: Callable[[Part], str], setups: dict[str, Setup], edition: Edition, memo: Memo) -> PartJob:
+def part_job(book: Book, index: int, html: str, setups: dict[str, Setup], edition: Edition, memo: Memo) -> PartJob:
     """A part's job for `edition`, laid out now if the memo lacks its PDF and the layout is
     not in memory. Only the map page has a layout of its own on screen."""
     part, start, layout = book.parts[index], book.starts[index], book.layouts[index]
     own = part.kind == "map" and edition.name != "print"
-    html = html_for(part)
     inputs = (*setups["print"].inputs(html), setups[edition.name].key, str(start))
     if memo.has("handbook-part", *inputs):
         return PartJob(inputs, layout, None)
     doc = layout_part(html, setups[edition.name], start) if own else book.docs.get(index)
     if doc is None:
         doc = book.docs[index] = layout_part(html, setups["print"], start)
-    if PartLayout.of(doc).pages != layout.pages or (not own and PartLayout.of(doc) != layout):
+    again = PartLayout.of(doc)
+    if again.pages != layout.pages or (not own and again != layout):
         raise BuildError(f"the handbook part '{part.name}' laid out again does not keep its pages")
     return PartJob(inputs, layout, doc, book.anchors)
 
