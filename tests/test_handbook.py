@@ -302,18 +302,41 @@ def layouts_counted(monkeypatch) -> list[str]:
     return calls
 
 
-def test_page_numbers_written_after_layout_equal_a_layout_with_the_numbers(layouts_counted, setup):
-    book, numbers = hb.numbered_book((TOC, *SECTIONS), numbered_html, 3, setup, NO_MEMO)
+@pytest.fixture
+def written() -> dict[int, bytes]:
+    """Each part's PDF as the book hands it on to be written, by its place; `written.batches`."""
+    return Written()
+
+
+class Written(dict):
+    def __init__(self):
+        super().__init__()
+        self.batches: list[list[int]] = []
+
+    def __call__(self, book, batch, numbers):
+        self.batches.append(batch)
+        self.update({i: book.docs[i].write_pdf(pdf_identifier=b"x") for i in batch})
+
+
+def test_page_numbers_written_after_layout_equal_a_layout_with_the_numbers(layouts_counted, setup, written):
+    book, numbers = hb.numbered_book((TOC, *SECTIONS), numbered_html, 3, setup, NO_MEMO, written)
     assert len(layouts_counted) == 13 and numbers.pages["s11"] == 13 and book.starts[:3] == [1, 2, 3]
     for index, part in enumerate(book.parts):
         again = hb.layout_part(numbered_html(part, numbers), setup, book.starts[index])
-        assert book.docs[index].write_pdf(pdf_identifier=b"x") == again.write_pdf(pdf_identifier=b"x"), part.name
+        assert written[index] == again.write_pdf(pdf_identifier=b"x"), part.name
 
 
-def test_a_page_number_wider_than_its_placeholder_lays_the_book_out_again(layouts_counted, setup, tmp_path):
-    book, numbers = hb.numbered_book((TOC, *SECTIONS), numbered_html, 1, setup, NO_MEMO)
+def test_a_part_is_written_once_the_pages_it_points_at_are_laid_out(layouts_counted, setup, written, monkeypatch):
+    """So few layouts wait in memory: each section as soon as the first is laid out, the contents with the last."""
+    monkeypatch.setattr(hb, "WRITE_PAGES", 1)
+    book, _ = hb.numbered_book((TOC, *SECTIONS), numbered_html, 3, setup, NO_MEMO, written)
+    assert written.batches == [*([i] for i in range(1, 12)), [0, 12]] and len(layouts_counted) == 13 and not book.docs
+
+
+def test_a_page_number_wider_than_its_placeholder_lays_the_book_out_again(layouts_counted, setup, written, tmp_path):
+    book, numbers = hb.numbered_book((TOC, *SECTIONS), numbered_html, 1, setup, NO_MEMO, written)
     assert numbers.digits == 2 and len(layouts_counted) == 26
-    (tmp_path / "b.pdf").write_bytes(book.docs[0].write_pdf())
+    (tmp_path / "b.pdf").write_bytes(written[0])
     assert re.search(r"Del s11 [ .]+ 13\b", page_text(tmp_path / "b.pdf", 1))
 
 
@@ -337,7 +360,8 @@ def test_an_offer_edit_lays_out_its_own_part_only_and_gives_the_book_a_clean_bui
     layouts_counted.clear()
     build(options)
     assert len(layouts_counted) == 1 and 'id="tilbud-kartlegging"' in layouts_counted[0]
-    monkeypatch.setattr(hb, "KEEP_PAGES", 10)  # the clean build keeps few layouts in memory: parts are laid out again to be written
+    monkeypatch.setattr(hb, "KEEP_PAGES", 10)  # few layouts kept waiting for their numbers: those parts are laid out again to be written
+    monkeypatch.setattr(hb, "WRITE_PAGES", 5)  # and the parts written a few at a time
     build(dataclasses.replace(options, out=tmp_path / "clean", clean=True))
     for name in (PRINT, SCREEN):
         edited = (tmp_path / "out" / "handbook" / name).read_bytes()

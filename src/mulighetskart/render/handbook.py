@@ -24,9 +24,9 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from functools import cache, cached_property, partial
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -451,7 +451,8 @@ def _text_width(layout, style, text: str) -> float:
 # the parts' PDFs into the book. One layout serves both editions: the screen edition is the
 # print layout without the bleed, except for the map page, laid out at the screen's size.
 
-KEEP_PAGES = 400  # laid-out pages kept in memory for writing; beyond that a part is laid out again
+KEEP_PAGES = 400  # pages of parts waiting for their numbers kept laid out; beyond that one is laid out again to be written
+WRITE_PAGES = 100  # numbered pages written at a time (the editions side by side)
 PART_ID = b"part"  # the parts' own /ID: the book gets its own when joined
 
 
@@ -462,18 +463,22 @@ class PartLayout:
     pages: int
     anchors: dict[str, int]  # anchor → page within the part, from 1
     levels: tuple[int, ...]  # the level of each bookmark, in order
+    targets: tuple[str, ...]  # anchors it links to in other parts: its numbers are known once they are laid out
 
     @classmethod
     def of(cls, doc) -> PartLayout:
-        return cls(len(doc.pages), anchor_pages(doc), tuple(mark[0] for page in doc.pages for mark in page.bookmarks))
+        anchors = anchor_pages(doc)
+        linked = {target for page in doc.pages for kind, target, *_ in page.links if kind == "internal"}
+        levels = tuple(mark[0] for page in doc.pages for mark in page.bookmarks)
+        return cls(len(doc.pages), anchors, levels, tuple(sorted(linked - anchors.keys())))
 
     def to_bytes(self) -> bytes:
-        return json.dumps([self.pages, self.anchors, self.levels], sort_keys=True).encode()
+        return json.dumps([self.pages, self.anchors, self.levels, self.targets], sort_keys=True).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PartLayout:
-        pages, anchors, levels = json.loads(data)
-        return cls(pages, anchors, tuple(levels))
+        pages, anchors, levels, targets = json.loads(data)
+        return cls(pages, anchors, tuple(levels), tuple(targets))
 
 
 @dataclass(frozen=True)
@@ -521,84 +526,118 @@ def layout_part(html: str, setup: Setup, start: int):
 
 @dataclass
 class Book:
-    """The parts as laid out: where each starts, what it holds, and the layouts still in memory."""
+    """The parts as far as laid out: where each starts, what it holds, the pages of the
+    anchors placed so far, and the layouts still in memory."""
 
     parts: tuple[Part, ...]
-    starts: list[int]
-    layouts: list[PartLayout]
-    docs: dict[int, object]  # part index → laid-out part, while KEEP_PAGES allows
-    refs: list[int]  # the numbered cross-references in each part's HTML
+    starts: list[int] = field(default_factory=list)
+    layouts: list[PartLayout] = field(default_factory=list)
+    refs: list[int] = field(default_factory=list)  # the numbered cross-references in each part's HTML
+    pages: dict[str, int] = field(default_factory=dict)  # anchor → page in the book (its first place)
+    docs: dict[int, object] = field(default_factory=dict)  # part index → laid-out part, until written
 
-    @cached_property
-    def anchors(self) -> frozenset[str]:
-        return frozenset(anchor for layout in self.layouts for anchor in layout.anchors)
+    @property
+    def next_page(self) -> int:
+        return self.starts[-1] + self.layouts[-1].pages if self.layouts else 1
 
-    def chunks(self, pages: int) -> list[list[int]]:
-        """Part indexes in reading order, in runs of at most `pages` pages (at least one part)."""
-        runs: list[list[int]] = [[]]
-        held = 0
-        for index, layout in enumerate(self.layouts):
-            if runs[-1] and held + layout.pages > pages:
-                runs.append([])
-                held = 0
-            runs[-1].append(index)
-            held += layout.pages
-        return runs
+    def place(self, layout: PartLayout, doc, refs: int) -> None:
+        start = self.next_page
+        for anchor, page in layout.anchors.items():
+            self.pages.setdefault(anchor, start + page - 1)
+        if doc is not None:
+            self.docs[len(self.layouts)] = doc
+        self.starts.append(start)
+        self.layouts.append(layout)
+        self.refs.append(refs)
+
+    def forget(self, indexes: list[int], pages: int) -> None:
+        """Drop the layouts of `indexes`, first ones first, until the book keeps at most `pages`."""
+        kept = sum(self.layouts[i].pages for i in self.docs)
+        for index in indexes:
+            if kept <= pages:
+                return
+            if self.docs.pop(index, None) is not None:
+                kept -= self.layouts[index].pages
 
     def numbers(self, digits: int) -> PageNumbers:
-        pages: dict[str, int] = {}
-        for start, layout in zip(self.starts, self.layouts, strict=True):
-            for anchor, page in layout.anchors.items():
-                pages.setdefault(anchor, start + page - 1)
-        total = self.starts[-1] + self.layouts[-1].pages - 1
-        return PageNumbers(pages, max(digits, len(str(total))))
+        return PageNumbers(dict(self.pages), max(digits, len(str(self.next_page - 1))))
 
 
-def lay_out_book(parts: tuple[Part, ...], html_for: Callable[[Part], str], setup: Setup, memo: Memo) -> Book:
-    book, start, kept = Book(parts, [], [], {}, []), 1, 0
-    for index, part in enumerate(parts):
-        html, made = html_for(part), {}
+@dataclass
+class PartQueue:
+    """Laid-out parts wait here until the pages their cross-references point at are laid out
+    too; then their numbers are written in and they go to `write`, WRITE_PAGES at a time. So a
+    part's layout stays in memory only that long, and is not laid out again to be written."""
+
+    page_no: PageNumbers  # the numbers in the HTML laid out (none: placeholders, written in here)
+    write: Callable[[Book, list[int], PageNumbers], None]
+    waiting: list[int] = field(default_factory=list)
+    ready: list[int] = field(default_factory=list)
+    holds: bool = True  # every number written in kept its placeholder's width
+
+    def laid_out(self, book: Book) -> None:
+        self.waiting.append(len(book.layouts) - 1)
+        now = [i for i in self.waiting if all(t in book.pages for t in book.layouts[i].targets)]
+        self.waiting = [i for i in self.waiting if i not in now]
+        self.ready += now
+        self.holds = self.holds and len(str(book.next_page - 1)) <= self.page_no.digits
+        if sum(book.layouts[i].pages for i in self.ready) >= WRITE_PAGES:
+            self.flush(book)
+        book.forget(self.waiting, KEEP_PAGES)
+
+    def finish(self, book: Book) -> None:
+        self.ready += self.waiting
+        self.waiting = []
+        self.flush(book)
+
+    def flush(self, book: Book) -> None:
+        batch, self.ready = self.ready, []
+        numbers = self.page_no if self.page_no.pages else PageNumbers(dict(book.pages), self.page_no.digits)
+        if not self.page_no.pages:
+            self.holds = self.holds and all(fill_in_page_numbers(book.docs[i], numbers.pages, book.refs[i]) for i in batch if i in book.docs)
+        if self.holds and batch:
+            self.write(book, batch, numbers)
+        for index in batch:
+            book.docs.pop(index, None)
+
+
+def lay_out_book(parts: tuple[Part, ...], html_for: Callable[[Part], str], setup: Setup, memo: Memo, queue: PartQueue) -> Book:
+    book = Book(parts)
+    for part in parts:
+        html, made, start = html_for(part), {}, book.next_page
 
         def make(html=html, start=start, made=made) -> bytes:
             made["doc"] = layout_part(html, setup, start)
             return PartLayout.of(made["doc"]).to_bytes()
 
         layout = PartLayout.from_bytes(memo.get("handbook-layout", make, *setup.inputs(html), str(start % 2)))
-        if "doc" in made and kept + layout.pages <= KEEP_PAGES:
-            book.docs[index] = made["doc"]
-            kept += layout.pages
-        book.starts.append(start)
-        book.layouts.append(layout)
-        book.refs.append(html.count(DATA_PAGE))
-        start += layout.pages
+        book.place(layout, made.get("doc"), html.count(DATA_PAGE))
+        queue.laid_out(book)
+    queue.finish(book)
     return book
 
 
-def numbered_book(parts, html_for: Callable[[Part, PageNumbers], str], digits: int, setup: Setup, memo: Memo):
-    """The laid-out book and its page numbers: laid out with placeholders, the numbers written
-    in; where one does not fit, laid out again with the numbers in the HTML until they hold."""
+def numbered_book(parts, html_for: Callable[[Part, PageNumbers], str], digits: int, setup: Setup, memo: Memo,
+                  write: Callable[[Book, list[int], PageNumbers], None]) -> tuple[Book, PageNumbers]:
+    """The book laid out, its parts handed to `write` with their page numbers, and the numbers:
+    laid out with placeholders, the numbers written in; where one does not fit, laid out again
+    with the numbers in the HTML until they hold (each pass writes every part again)."""
     page_no = PageNumbers({}, digits)
     for _ in range(4):
-        book = lay_out_book(parts, partial(html_for, page_no=page_no), setup, memo)
+        queue = PartQueue(page_no, write)
+        book = lay_out_book(parts, partial(html_for, page_no=page_no), setup, memo, queue)
         numbers = book.numbers(digits)
-        if numbers == page_no or (numbers.digits == digits and not page_no.pages and _fill_in(book, numbers)):
+        if numbers == page_no or (not page_no.pages and queue.holds):
             return book, numbers
         page_no, digits = numbers, numbers.digits
     raise BuildError("the handbook's page numbers do not settle: each layout moves the pages they point at")
 
 
-def _fill_in(book: Book, numbers: PageNumbers) -> bool:
-    """Write the numbers into the parts kept in memory (the others are laid out with them)."""
-    return all(fill_in_page_numbers(doc, numbers.pages, book.refs[index]) for index, doc in book.docs.items())
-
-
-def with_stand_ins(doc, book_anchors: frozenset[str]):
+def with_stand_ins(doc, targets: frozenset[str]):
     """The part with a stand-in for each anchor it links to in other parts of the book:
     WeasyPrint drops links to anchors it cannot see; the book's own destinations replace the
     stand-ins."""
-    held = {anchor for page in doc.pages for anchor in page.anchors}
-    linked = {target for page in doc.pages for kind, target, *_ in page.links if kind == "internal"}
-    for anchor in sorted((linked - held) & book_anchors):
+    for anchor in sorted(targets):
         doc.pages[0].anchors[anchor] = (0, 0, 0, 0)
     return doc
 
@@ -712,27 +751,35 @@ def render_editions(sources: Sources, style: HandbookStyle, folder: Path, font_d
     setups = {ed.name: part_setup(ed, sources.files, holders, fetcher) for ed in eds}
     with ThreadPoolExecutor(max_workers=1) as background:  # librsvg on the other core while WeasyPrint lays out
         drawn = background.submit(figure_pdfs, sources.figures, font_dir, memo)
-        book, page_no = numbered_book(sources.parts, partial(sources.part_html, print_ed), sources.digits, setups["print"], memo)
-        parts = write_parts(book, partial(sources.part_html, print_ed, page_no=page_no), setups, eds, memo)
+        writer = PartWriter(partial(sources.part_html, print_ed), setups, eds, memo)
+        book, page_no = numbered_book(sources.parts, writer.html_for, sources.digits, setups["print"], memo, writer)
+        parts = writer.in_order(len(book.parts))
         html = {f"{ed.style.file}.html": sources.html(ed, page_no) for ed in (print_ed, screen_ed)}
         ident = pdf_identifier(*(v if isinstance(v, str) else hashlib.sha256(v).hexdigest() for _, v in sorted({**sources.files, **html}.items())))
         finish = partial(joined_pdf, identifier=ident, holders=holders, drawn=drawn.result())
-    pdfs = write_side_by_side({ed.name: (parts[ed.name], ed) for ed in eds}, finish)
+    pdfs = joined_books({ed.name: (parts[ed.name], ed) for ed in eds}, finish)
     return html | {f"{ed.style.file}.pdf": pdfs[ed.name] for ed in (print_ed, screen_ed)}
 
 
-def write_parts(book: Book, html_for: Callable[[Part], str], setups: dict[str, Setup], eds: tuple[Edition, ...], memo: Memo) -> dict[str, list[PartPdf]]:
-    """Every part's PDF in each edition, from the memo or written now: the editions side by
-    side, KEEP_PAGES at a time, so the layouts in memory stay few."""
-    pdfs: dict[str, list[PartPdf]] = {ed.name: [] for ed in eds}
-    for chunk in book.chunks(KEEP_PAGES):
-        html = {i: html_for(book.parts[i]) for i in chunk}
-        jobs = {ed.name: ([part_job(book, i, html[i], setups, ed, memo) for i in chunk], ed) for ed in eds}
-        for name, made in write_side_by_side(jobs, partial(part_pdfs, memo=memo)).items():
-            pdfs[name] += made
-        for index in chunk:
-            book.docs.pop(index, None)
-    return pdfs
+@dataclass(frozen=True)
+class PartWriter:
+    """Writes parts of the book in both editions, from the memo or now, the editions side by
+    side; keeps each part's PDFs by its place in the book."""
+
+    html_for: Callable[..., str]  # a part's HTML, given its page numbers (`page_no`)
+    setups: dict[str, Setup]
+    eds: tuple[Edition, ...]
+    memo: Memo
+    pdfs: dict[str, dict[int, PartPdf]] = field(default_factory=dict)
+
+    def __call__(self, book: Book, batch: list[int], numbers: PageNumbers) -> None:
+        html = {i: self.html_for(book.parts[i], page_no=numbers) for i in batch}
+        jobs = {ed.name: ([part_job(book, i, html[i], self.setups, ed, self.memo) for i in batch], ed) for ed in self.eds}
+        for name, made in write_side_by_side(jobs, partial(part_pdfs, memo=self.memo)).items():
+            self.pdfs.setdefault(name, {}).update(zip(batch, made, strict=True))
+
+    def in_order(self, count: int) -> dict[str, list[PartPdf]]:
+        return {name: [made[i] for i in range(count)] for name, made in self.pdfs.items()}
 
 
 @dataclass(frozen=True)
@@ -743,7 +790,7 @@ class PartJob:
     inputs: tuple[str, ...]
     layout: PartLayout
     doc: object | None
-    anchors: frozenset[str] = frozenset()  # the book's, for links out of the part
+    targets: frozenset[str] = frozenset()  # anchors in other parts of the book it links to
 
 
 def part_job(book: Book, index: int, html: str, setups: dict[str, Setup], edition: Edition, memo: Memo) -> PartJob:
@@ -760,7 +807,7 @@ def part_job(book: Book, index: int, html: str, setups: dict[str, Setup], editio
     again = PartLayout.of(doc)
     if again.pages != layout.pages or (not own and again != layout):
         raise BuildError(f"the handbook part '{part.name}' laid out again does not keep its pages")
-    return PartJob(inputs, layout, doc, book.anchors)
+    return PartJob(inputs, layout, doc, frozenset(t for t in layout.targets if t in book.pages))
 
 
 def part_pdfs(jobs: list[PartJob], edition: Edition, memo: Memo) -> list[PartPdf]:
@@ -772,7 +819,7 @@ def part_pdfs(jobs: list[PartJob], edition: Edition, memo: Memo) -> list[PartPdf
 
 def write_part(job: PartJob, edition: Edition) -> bytes:
     doc = screen_part(job.doc) if edition.name == "screen" else job.doc
-    return write_pdf(with_stand_ins(doc, job.anchors), edition, PART_ID)
+    return write_pdf(with_stand_ins(doc, job.targets), edition, PART_ID)
 
 
 def joined_pdf(parts: list[PartPdf], edition: Edition, identifier: bytes, holders: dict[str, Placeholder], drawn: dict[str, bytes]) -> bytes:
@@ -788,6 +835,15 @@ def joined_pdf(parts: list[PartPdf], edition: Edition, identifier: bytes, holder
         out = io.BytesIO()
         book.save(out, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
     return out.getvalue()
+
+
+def joined_books(jobs: dict[str, tuple], finish) -> dict[str, bytes]:
+    """Join the editions side by side, each in a fresh process: a join holds all its parts
+    open, and a process forked from this one would carry the layouts' memory besides."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1), mp_context=spawn) as pool:
+        books = {name: pool.submit(finish, *job) for name, job in jobs.items()}
+        return {name: book.result() for name, book in books.items()}
 
 
 def write_side_by_side(jobs: dict[str, tuple], finish) -> dict:
