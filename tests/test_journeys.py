@@ -295,3 +295,38 @@ def test_shipped_all_journeys_legend_names_every_persona(shipped_content, shippe
 
 def test_two_renders_are_byte_identical(fixture_content, theme, tmp_path):
     assert render(fixture_content, theme, tmp_path / "a").written == render(fixture_content, theme, tmp_path / "b").written
+
+
+def test_route_preview_looks_like_the_whole_route_map_drawn(fixture_content, theme):
+    """The preview composed from the shared map rasters and the route's own regions, against
+    librsvg drawing the whole document: the same picture, up to rounding on anti-aliased edges."""
+    import io
+
+    from PIL import Image, ImageChops
+
+    from mulighetskart.render.map_svg import svg_to_png
+
+    dirs = [theme.font_path("regular").parent]
+    for pid in ("amal", "bilal"):
+        whole = Image.open(io.BytesIO(svg_to_png(journeys.without_fonts(route_svg(fixture_content, theme, pid)), 900, dirs))).convert("RGBA")
+        data = journeys.route_preview(fixture_content, theme, pid)(900, font_dirs=dirs)
+        composed = Image.open(io.BytesIO(data)).convert("RGBA")
+        assert composed.size == whole.size
+        diff = ImageChops.difference(whole, composed)
+        assert max(high for _, high in diff.getextrema()) <= 16
+        assert sum(1 for px in diff.get_flattened_data() if max(px) > 2) < whole.width * whole.height / 1000
+        assert journeys.route_preview(fixture_content, theme, pid)(900, font_dirs=dirs) == data
+
+
+def test_route_preview_draws_the_map_once_for_every_route(fixture_content, theme, monkeypatch):
+    """librsvg draws the map twice (plain and veiled) for all the routes, then per route only
+    what the route adds."""
+    from mulighetskart.render import map_svg
+
+    drawn = []
+    real = map_svg._rsvg
+    monkeypatch.setattr(map_svg, "_rsvg", lambda exe, svg, width, dirs: drawn.append(svg) or real(exe, svg, width, dirs))
+    for p in fixture_content.personas:
+        journeys.route_preview(fixture_content, theme, p.id)(333)
+    the_map = journeys._map_base(fixture_content, theme).drawing
+    assert [the_map in svg for svg in drawn] == [True, True] + [False] * len(fixture_content.personas)

@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import io
+import itertools
+import math
 import os
 import re
 import shutil
@@ -31,6 +35,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import graphviz
 import svgwrite
+from PIL import Image
 
 from ..build import Job, Target, build_date
 from ..content.fields import COLOUR, Doc, Loc, MinLen, located
@@ -44,8 +49,9 @@ from ..layout.text import TextMeasure
 from ..memo import NO_MEMO, Memo
 from ..publish import Writer
 from ..theme import Theme
+from . import raster
 from .map_svg import check_style as check_map_style
-from .map_svg import font_face_css, fonts_key, keep_subsets_in, map_style, render_svg, svg_to_png, tool_version
+from .map_svg import font_face_css, fonts_key, keep_subsets_in, map_style, png_key, render_svg, svg_to_png, tool_version
 
 INSTALL_GRAPHVIZ = "install with: apt-get install graphviz (Debian/Ubuntu) or brew install graphviz (macOS)"
 ALL_ROUTES = "alle-reiser"
@@ -56,10 +62,13 @@ FONT_STYLES = ("regular", "bold", "italic")  # what the timelines, the keys and 
 DIGITS = "0123456789"
 SVG_NS = "http://www.w3.org/2000/svg"
 INKSCAPE = "http://www.inkscape.org/namespaces/inkscape"
+XLINK = "http://www.w3.org/1999/xlink"
 FOREIGN_NS = {"http://www.w3.org/1999/xlink": "xlink", "http://www.w3.org/XML/1998/namespace": "xml", INKSCAPE: "inkscape"}
 ROOT_TAG = re.compile(r"<svg\b[^>]*>")
 T = TypeVar("T")
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the map's coordinates
 MAP_SLOT = "mulighetskart-map"  # where a route document takes the map's serialised <svg>
+LINE_PIECE = 4.0  # mm: a route line's ink is boxed piece by piece
 
 @dataclass(frozen=True)
 class JourneysStyle:
@@ -96,6 +105,13 @@ def route_svg(content: Content, theme: Theme, persona_id: str) -> str:
     """The possibility map with this persona's route: offers numbered in journey order."""
     base = _map_base(content, theme)
     return route_document(theme, base, _route_view(content, theme, _persona(content, persona_id), base))
+
+
+def route_preview(content: Content, theme: Theme, persona_id: str) -> Callable[..., bytes]:
+    """How to draw route_svg's PNG as svg_to_png would (call it with `width_px` and `memo`, in
+    any thread), at a fraction of the cost: see route_png."""
+    base = _map_base(content, theme)
+    return functools.partial(route_png, theme, base, _route_view(content, theme, _persona(content, persona_id), base))
 
 
 def all_routes_svg(content: Content, theme: Theme) -> str:
@@ -144,7 +160,7 @@ def run(job: Job, out: Writer) -> None:
         routes, previews = {}, {}
         for stem, view in _route_views(content, theme, base):  # each preview starts as soon as its SVG is there
             routes[stem] = route_document(theme, base, view)
-            previews[stem] = pool.submit(svg_to_png, without_fonts(routes[stem]), **png)
+            previews[stem] = pool.submit(route_png, theme, base, view, **png)
         for persona in content.personas:
             svg, preview = timelines[persona.id].result()
             out.write(f"{persona.id}.dot", sources[persona.id])
@@ -329,6 +345,8 @@ class RouteView:
     paragraphs: tuple[str, ...]  # the <desc>
     overlay: tuple  # svgwrite elements in the map's coordinates
     key: Key
+    ink: tuple[Box, ...] = ()  # where the overlay draws more than the veil; () if not known
+    badges: tuple[Box, ...] = ()  # around each of the overlay's last elements, the numbered badges
 
 
 def _route_view(content: Content, theme: Theme, persona: Persona, base: MapBase) -> RouteView:
@@ -347,7 +365,29 @@ def _route_view(content: Content, theme: Theme, persona: Persona, base: MapBase)
                for s in route.stops]
     title = style.labels.route_title.format(name=persona.name)
     key = _layout_key(base, title, style.labels.route_intro, entries)
-    return RouteView(ref, title, journey_text(content, theme, persona), overlay, key)
+    badge = style.route.stop_radius + style.route.casing_width + style.route.number_size * PT  # the number may stand out of the circle
+    badges = tuple((b.x - badge, b.y - badge, b.x + badge, b.y + badge) for b in boxes)
+    return RouteView(ref, title, journey_text(content, theme, persona), overlay, key, _ink(base, boxes, route.path, key) + badges, badges)
+
+
+def _ink(base: MapBase, boxes: Sequence[Station], path: Sequence[tuple[float, float]], key: Key) -> tuple[Box, ...]:
+    """Boxes around the stops with their outlines, the line cut in short pieces (a long
+    diagonal's own box would cover half the map), and the key."""
+    style = base.style.route
+    edge, half = style.casing_width, style.line_width / 2 + style.casing_width
+    ink = [(b.x - edge, b.y - edge, b.x + b.w + edge, b.y + b.h + edge) for b in boxes]
+    for (x0, y0), (x1, y1) in itertools.pairwise(path):
+        n = max(1, math.ceil(math.dist((x0, y0), (x1, y1)) / LINE_PIECE))
+        for i in range(n):
+            (ax, ay), (bx, by) = ((x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in (i, i + 1))
+            ink.append((min(ax, bx) - half, min(ay, by) - half, max(ax, bx) + half, max(ay, by) + half))
+    return (*ink, _key_box(base, key))
+
+
+def _key_box(base: MapBase, key: Key) -> Box:
+    x, y, w, _ = base.box
+    style = base.style.route
+    return (x + w, y, x + w + style.key_width + 2 * style.margin, key.bottom + style.margin)
 
 
 def _all_routes_view(content: Content, theme: Theme, base: MapBase) -> RouteView:
@@ -507,6 +547,77 @@ def route_document(theme: Theme, base: MapBase, view: RouteView) -> str:
     root.extend(element.get_xml() for element in _key_elements(theme, base, view.key))
     svg = ET.tostring(root, encoding="unicode").replace(f"<{MAP_SLOT} />", base.drawing, 1)  # text never holds a bare "<"
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + svg + "\n"
+
+
+def route_png(theme: Theme, base: MapBase, view: RouteView, width_px: int, font_dirs: Sequence[Path] = (), memo: Memo = NO_MEMO) -> bytes:
+    """route_document's PNG as svg_to_png draws it (`font_dirs`: the fonts it is given; none:
+    the embedded ones). A persona's view is composed from the map drawn plain and veiled,
+    once for every view, and the regions its own ink covers (raster.py)."""
+    doc = route_document(theme, base, view)
+    for_rsvg = without_fonts if font_dirs else str
+    x, y, w, h = base.box
+    if not view.ink or view.key.bottom + base.style.route.margin - y > h:  # a key taller than the map: no shared size
+        return svg_to_png(for_rsvg(doc), width_px, font_dirs, memo)
+
+    def compose() -> bytes:
+        empty = dataclasses.replace(view, ref="base", title="", paragraphs=(), overlay=(), key=Key((), (), view.key.bottom), ink=(), badges=())
+        veil = dataclasses.replace(empty, overlay=(_veil(base, [], base.style.route),))
+        plain, veiled = (raster.shared_raster(for_rsvg(route_document(theme, base, v)), width_px, font_dirs, memo) for v in (empty, veil))
+        scale = plain.width / (w + base.style.route.key_width + 2 * base.style.route.margin)
+        rects = raster.regions([(x0 - x, y0 - y, x1 - x, y1 - y) for x0, y0, x1, y1 in view.ink], scale, plain.size)
+        size, places = raster.pack(rects, plain.width)
+        sprite = for_rsvg(_sprite(theme, base, view, rects, places, size, scale))
+        return raster.compose(plain, veiled, Image.open(io.BytesIO(svg_to_png(sprite, size[0], font_dirs))).convert("RGBA"), rects, places)
+
+    return memo.get("route-png", compose, doc, *png_key(width_px, font_dirs))
+
+
+def _sprite(theme: Theme, base: MapBase, view: RouteView, rects: Sequence[raster.Rect], places: Sequence[tuple[int, int]],
+            size: tuple[int, int], scale: float) -> str:
+    """The view's overlay and key, without the map, in each of `rects` (px of the whole
+    drawing) placed at `places` in a picture of `size` px: nested viewports aligned to whole
+    pixels, so each piece is drawn as in the whole drawing. A piece draws the lines and the
+    badges and key it meets (drawn in every piece, their text would cost most of the time)."""
+    x, y = base.box[:2]
+    root = ET.Element("svg", {"xmlns": SVG_NS, "xmlns:xlink": XLINK, "xmlns:inkscape": INKSCAPE, "xml:lang": "nb",
+                              "width": str(size[0]), "height": str(size[1]), "viewBox": f"0 0 {size[0]} {size[1]}"})
+    defs = ET.SubElement(root, "defs")
+    if base.fonts:
+        ET.SubElement(defs, "style").text = base.fonts
+    lines = len(view.overlay) - len(view.badges)
+    ET.SubElement(defs, "g", id="sprite-lines").extend(element.get_xml() for element in view.overlay[:lines])
+    for i, element in enumerate(view.overlay[lines:]):
+        ET.SubElement(defs, "g", id=f"sprite-badge-{i}").append(element.get_xml())
+    key = _key_parts(base, view.key)
+    for i, element in enumerate(_key_elements(theme, base, view.key)):
+        ET.SubElement(defs, "g", id=f"sprite-key-{i}").append(element.get_xml())
+    for (left, top, right, bottom), (sx, sy) in zip(rects, places, strict=True):
+        box = (x + left / scale, y + top / scale, (right - left) / scale, (bottom - top) / scale)
+        piece = ET.SubElement(root, "svg", x=str(sx), y=str(sy), width=str(right - left), height=str(bottom - top),
+                              viewBox=" ".join(repr(v) for v in box), preserveAspectRatio="none")
+        meets = functools.partial(_meets, (box[0], box[1], box[0] + box[2], box[1] + box[3]), 2 / scale)
+        overlay = ET.SubElement(piece, "svg", dict(base.viewport))
+        ET.SubElement(overlay, "use", {"xlink:href": "#sprite-lines"})
+        for i, badge in enumerate(view.badges):
+            if meets(badge):
+                ET.SubElement(overlay, "use", {"xlink:href": f"#sprite-badge-{i}"})
+        for i, part in enumerate(key):
+            if meets(part):
+                ET.SubElement(piece, "use", {"xlink:href": f"#sprite-key-{i}"})
+    return ET.tostring(root, encoding="unicode")
+
+
+def _key_parts(base: MapBase, key: Key) -> list[Box]:
+    """Boxes around _key_elements' elements, in order: each text line (a whole em above its
+    baseline and half below, out to the page's edge) and each mark."""
+    right = _key_box(base, key)[2]
+    mark = base.style.route.stop_radius + base.style.route.casing_width + base.style.route.number_size * PT
+    return [*((line.x - line.size, line.y - line.size, right, line.y + line.size / 2) for line in key.lines),
+            *((m.at[0] - mark, m.at[1] - mark, m.at[0] + mark, m.at[1] + mark) for m in key.marks)]
+
+
+def _meets(a: Box, pad: float, b: Box) -> bool:
+    return a[0] < b[2] + pad and b[0] - pad < a[2] and a[1] < b[3] + pad and b[1] - pad < a[3]
 
 
 def _plain(element: ET.Element) -> ET.Element:
