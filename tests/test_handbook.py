@@ -330,7 +330,7 @@ def test_a_part_is_written_once_the_pages_it_points_at_are_laid_out(layouts_coun
     """So few layouts wait in memory: each section as soon as the first is laid out, the contents with the last."""
     monkeypatch.setattr(hb, "WRITE_PAGES", 1)
     book, _ = hb.numbered_book((TOC, *SECTIONS), numbered_html, 3, setup, NO_MEMO, written)
-    assert written.batches == [*([i] for i in range(1, 12)), [0, 12]] and len(layouts_counted) == 13 and not book.docs
+    assert written.batches == [*([i] for i in range(1, 12)), [0], [12]] and len(layouts_counted) == 13 and not book.docs
 
 
 def test_a_page_number_wider_than_its_placeholder_lays_the_book_out_again(layouts_counted, setup, written, tmp_path):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
 import hashlib
 import io
 import json
@@ -591,14 +592,38 @@ class PartQueue:
         self.flush(book)
 
     def flush(self, book: Book) -> None:
-        batch, self.ready = self.ready, []
+        """Write the ready parts, WRITE_PAGES at a time: a part laid out again to be written
+        stays in memory only with its run."""
         numbers = self.page_no if self.page_no.pages else PageNumbers(dict(book.pages), self.page_no.digits)
-        if not self.page_no.pages:
-            self.holds = self.holds and all(fill_in_page_numbers(book.docs[i], numbers.pages, book.refs[i]) for i in batch if i in book.docs)
-        if self.holds and batch:
-            self.write(book, batch, numbers)
-        for index in batch:
-            book.docs.pop(index, None)
+        for run in _runs(self.ready, [book.layouts[i].pages for i in self.ready], WRITE_PAGES):
+            if not self.page_no.pages:
+                self.holds = self.holds and all(fill_in_page_numbers(book.docs[i], numbers.pages, book.refs[i]) for i in run if i in book.docs)
+            if self.holds:
+                self.write(book, run, numbers)
+            for index in run:
+                book.docs.pop(index, None)
+            _return_freed_memory()
+        self.ready = []
+
+
+def _runs(items: list[int], sizes: list[int], most: int) -> list[list[int]]:
+    """`items` in order, in runs of at most `most` in size (a bigger item alone)."""
+    runs: list[list[int]] = []
+    held = most
+    for item, size in zip(items, sizes, strict=True):
+        if held + size > most:
+            runs.append([])
+            held = 0
+        runs[-1].append(item)
+        held += size
+    return runs
+
+
+def _return_freed_memory() -> None:
+    """Give the layouts just freed back to the system (glibc keeps them otherwise), so the
+    process forked to write the next run does not carry them."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def lay_out_book(parts: tuple[Part, ...], html_for: Callable[[Part], str], setup: Setup, memo: Memo, queue: PartQueue) -> Book:
@@ -745,7 +770,7 @@ def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: H
 def render_editions(sources: Sources, style: HandbookStyle, folder: Path, font_dir: Path, memo: Memo = NO_MEMO) -> dict[str, str | bytes]:
     """Both editions' PDFs and HTML by file name; `folder` holds the other sources (CSS, fonts, figures)."""
     print_ed, screen_ed = editions(style)
-    eds = (screen_ed, print_ed)  # the order write_side_by_side wants
+    eds = (print_ed, screen_ed)
     holders = placeholders(sources.figures)
     fetcher = handbook_fetcher(folder, holders)
     setups = {ed.name: part_setup(ed, sources.files, holders, fetcher) for ed in eds}
@@ -761,24 +786,33 @@ def render_editions(sources: Sources, style: HandbookStyle, folder: Path, font_d
     return html | {f"{ed.style.file}.pdf": pdfs[ed.name] for ed in (print_ed, screen_ed)}
 
 
-@dataclass(frozen=True)
+@dataclass
 class PartWriter:
-    """Writes parts of the book in both editions, from the memo or now, the editions side by
-    side; keeps each part's PDFs by its place in the book."""
+    """Writes parts of the book in both editions, from the memo or now, each edition in a
+    process of its own while this one lays out the next parts; keeps each part's PDFs by its
+    place in the book."""
 
     html_for: Callable[..., str]  # a part's HTML, given its page numbers (`page_no`)
     setups: dict[str, Setup]
     eds: tuple[Edition, ...]
     memo: Memo
     pdfs: dict[str, dict[int, PartPdf]] = field(default_factory=dict)
+    running: list[tuple[list[int], str, Callable[[], list[PartPdf]]]] = field(default_factory=list)
 
     def __call__(self, book: Book, batch: list[int], numbers: PageNumbers) -> None:
         html = {i: self.html_for(book.parts[i], page_no=numbers) for i in batch}
-        jobs = {ed.name: ([part_job(book, i, html[i], self.setups, ed, self.memo) for i in batch], ed) for ed in self.eds}
-        for name, made in write_side_by_side(jobs, partial(part_pdfs, memo=self.memo)).items():
-            self.pdfs.setdefault(name, {}).update(zip(batch, made, strict=True))
+        jobs = {ed.name: [part_job(book, i, html[i], self.setups, ed, self.memo) for i in batch] for ed in self.eds}
+        self.collect()  # one run at a time: its processes carry this one's memory
+        write = partial(part_pdfs, memo=self.memo)
+        self.running = [(batch, ed.name, in_background(write, jobs[ed.name], ed)) for ed in self.eds]
+
+    def collect(self) -> None:
+        for batch, name, result in self.running:
+            self.pdfs.setdefault(name, {}).update(zip(batch, result(), strict=True))
+        self.running = []
 
     def in_order(self, count: int) -> dict[str, list[PartPdf]]:
+        self.collect()
         return {name: [made[i] for i in range(count)] for name, made in self.pdfs.items()}
 
 
@@ -846,34 +880,38 @@ def joined_books(jobs: dict[str, tuple], finish) -> dict[str, bytes]:
         return {name: book.result() for name, book in books.items()}
 
 
-def write_side_by_side(jobs: dict[str, tuple], finish) -> dict:
-    """Write the editions at the same time: a forked child inherits the laid-out pages and
-    writes the first, this process writes the others. (Where fork is missing, one by one.)
-    Separate processes also keep the print edition's output-intent profile, which WeasyPrint
-    adds to the colour profiles both documents share, out of the screen edition."""
-    names = list(jobs)
+def in_background(work: Callable, *args) -> Callable[[], object]:
+    """Start `work(*args)` in a forked process, which inherits the laid-out pages; the function
+    returned waits for its result. (Where fork is missing, the work is done now.) A process
+    per edition also keeps the print edition's output-intent profile, which WeasyPrint adds
+    to the colour profiles a part's two documents share, out of the screen edition."""
     if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
-        return {name: finish(*jobs[name]) for name in reversed(names)}  # screen edition last: see above
+        done = work(*args)
+        return lambda: done
     ctx = multiprocessing.get_context("fork")
     reader, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_write_into, args=(sender, finish, *jobs[names[0]]), daemon=True)
+    child = ctx.Process(target=_send_result, args=(sender, work, *args), daemon=True)
     child.start()
     sender.close()
-    try:
-        pdfs = {name: finish(*jobs[name]) for name in names[1:]}
-        ok, result = reader.recv()
-    except EOFError:
-        ok, result = False, "the process writing it ended without an answer"
-    finally:
-        child.join()
-    if not ok:
-        raise BuildError(f"writing the {names[0]} edition failed: {result}")
-    return {names[0]: result, **pdfs}
+
+    def result():
+        try:
+            ok, value = reader.recv()
+        except EOFError:
+            ok, value = False, "the process ended without an answer"
+        finally:
+            reader.close()
+            child.join()
+        if not ok:
+            raise BuildError(f"writing the handbook failed: {value}")
+        return value
+
+    return result
 
 
-def _write_into(sender, finish, document, edition) -> None:
+def _send_result(sender, work, *args) -> None:
     try:
-        sender.send((True, finish(document, edition)))
+        sender.send((True, work(*args)))
     except BaseException as exc:  # report any failure to the parent instead of dying silently
         sender.send((False, f"{type(exc).__name__}: {exc}"))
     finally:
