@@ -452,7 +452,7 @@ def _text_width(layout, style, text: str) -> float:
 # the parts' PDFs into the book. One layout serves both editions: the screen edition is the
 # print layout without the bleed, except for the map page, laid out at the screen's size.
 
-KEEP_PAGES = 400  # pages of parts waiting for their numbers kept laid out; beyond that one is laid out again to be written
+KEEP_PAGES = 700  # pages of parts waiting for their numbers kept laid out; beyond that one is laid out again to be written
 WRITE_PAGES = 100  # numbered pages written at a time (the editions side by side)
 PART_ID = b"part"  # the parts' own /ID: the book gets its own when joined
 
