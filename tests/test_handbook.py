@@ -127,6 +127,17 @@ def test_diagrams_stay_vector_and_images_have_300_ppi(out, printed, screen):
             assert all(xobjects[name].get("/Subtype") != "/Image" for name in xobjects)
 
 
+def test_the_route_maps_hold_the_map_once(printed, screen, fixture_content):
+    """Each persona's route map is the map with the route over it: the book holds the map's
+    drawing once, not once per persona (at 10x content that was most of the file)."""
+    for pdf in (printed, screen):
+        routes = [obj for obj in pdf.objects if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Form"
+                  and set(obj.get("/Resources", {}).get("/XObject", {}).keys()) == {"/L0", "/L1"}]
+        assert len(routes) == len(fixture_content.personas)
+        assert len({route.Resources.XObject.L0.objgen for route in routes}) == 1
+        assert len({route.Resources.XObject.L1.objgen for route in routes}) == len(routes)
+
+
 # --------------------------------------------------------------------------- print edition
 
 

@@ -43,7 +43,7 @@ from ..layout.handbook import EditionStyle, Handbook, HandbookStyle, Labels, Pag
 from ..memo import NO_MEMO, Memo
 from ..publish import Writer
 from ..theme import Theme
-from .journeys import route_svg, timeline_svg
+from .journeys import route_layers, route_svg, timeline_svg
 from .map_svg import fonts_key, map_svg, tool_version
 
 if TYPE_CHECKING:  # pdf_join brings pikepdf: imported where used, so a build that reuses the handbook does not load it
@@ -164,18 +164,21 @@ def page_size_mm(size: str) -> tuple[float, float]:
 # --------------------------------------------------------------------------- figures and fonts
 
 
-def draw_figures(content: Content, theme: Theme, hb: Handbook) -> dict[str, str]:
-    """SVG files by name, drawn by the map and journeys targets through their contracts.
-    Without embedded font subsets: librsvg draws them with the shipped fonts through
-    fontconfig, and WeasyPrint (the kept HTML) with the handbook's @font-face fonts."""
+def draw_figures(content: Content, theme: Theme, hb: Handbook) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """SVG files by name, drawn by the map and journeys targets through their contracts, and
+    the layers librsvg draws each as (a route map: the map, the same in every one, and the
+    route over it). Without embedded font subsets: librsvg draws them with the shipped fonts
+    through fontconfig, and WeasyPrint (the kept HTML) with the handbook's @font-face fonts."""
     theme = replace(theme, sections={**theme.sections, "map": replace(theme.section("map"), embed_fonts=False)})
     persona_ids = {persona_anchor(p.id): p.id for p in content.personas}
     figures = {hb.map.src: map_svg(content, theme)}
+    layers = {}
     for page in hb.personas:
         pid = persona_ids[page.anchor]
         figures[page.timeline.src] = timeline_svg(content, theme, pid)
         figures[page.route.src] = route_svg(content, theme, pid)
-    return figures
+        layers[page.route.src] = route_layers(content, theme, pid)
+    return figures, {name: layers.get(name, (svg,)) for name, svg in figures.items()}
 
 
 def font_files(theme: Theme) -> dict[str, bytes]:
@@ -279,9 +282,10 @@ def handbook_fetcher(folder: Path, holders: dict[str, Placeholder]):
     return HandbookFetcher()
 
 
-def figure_pdfs(figures: dict[str, str], font_dir: Path, memo: Memo = NO_MEMO) -> dict[str, bytes]:
-    """Each figure as a one-page vector PDF drawn by librsvg with the handbook's fonts, one
-    at a time: this runs beside the layout, which has the other core."""
+def figure_pdfs(layers: dict[str, tuple[str, ...]], font_dir: Path, memo: Memo = NO_MEMO) -> dict[str, tuple[bytes, ...]]:
+    """Each figure's layers as one-page vector PDFs drawn by librsvg with the handbook's fonts,
+    a layer that several figures share once, one at a time: this runs beside the layout,
+    which has the other core."""
     exe = shutil.which("rsvg-convert")
     if exe is None:
         raise MissingToolError("rsvg-convert (librsvg) draws the handbook's figures; install with: "
@@ -290,7 +294,11 @@ def figure_pdfs(figures: dict[str, str], font_dir: Path, memo: Memo = NO_MEMO) -
         conf = write_fontconfig(Path(tmp), [font_dir], system=False)  # the shipped fonts only
         env = {**os.environ, "FONTCONFIG_FILE": str(conf), "SOURCE_DATE_EPOCH": "0"}
         inputs = (f"{FIGURE_ZOOM:.4f}", tool_version(exe, "--version"), fonts_key([font_dir]))
-        return {name: memo.get("handbook-figure", partial(_rsvg_pdf, exe, figures[name], env), figures[name], *inputs) for name in sorted(figures)}
+        pdfs: dict[str, bytes] = {}
+        for svg in (svg for name in sorted(layers) for svg in layers[name]):
+            if svg not in pdfs:
+                pdfs[svg] = memo.get("handbook-figure", partial(_rsvg_pdf, exe, svg, env), svg, *inputs)
+        return {name: tuple(pdfs[svg] for svg in svgs) for name, svgs in layers.items()}
 
 
 def _rsvg_pdf(exe: str, svg: str, env: dict) -> bytes:
@@ -304,12 +312,10 @@ def _rsvg_pdf(exe: str, svg: str, env: dict) -> bytes:
     return done.stdout
 
 
-def swap_in_figures(pdf, holders: dict[str, Placeholder], drawn: dict[str, bytes], stack: contextlib.ExitStack) -> None:
+def swap_in_figures(pdf, holders: dict[str, Placeholder], drawn: dict[str, tuple[bytes, ...]], stack: contextlib.ExitStack) -> None:
     """Replace every placeholder image in `pdf` by its figure; the figures' PDFs stay open on `stack`."""
-    import pikepdf
-
     by_key = {p.key: (p, drawn[name]) for name, p in holders.items()}
-    forms = {}
+    forms, layers = {}, {}
     for page in pdf.pages:
         xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
         for name in sorted(xobjects.keys()):  # keys() is a set: sort for a stable object order
@@ -317,9 +323,26 @@ def swap_in_figures(pdf, holders: dict[str, Placeholder], drawn: dict[str, bytes
             if key is None:
                 continue
             if key not in forms:
-                src = stack.enter_context(pikepdf.open(io.BytesIO(by_key[key][1])))
-                forms[key] = _unit_form(pdf.copy_foreign(src.pages[0].as_form_xobject()))
+                forms[key] = _figure_form(pdf, by_key[key][1], layers, stack)
             xobjects[name] = forms[key]
+
+
+def _figure_form(pdf, drawn: tuple[bytes, ...], layers: dict[bytes, object], stack: contextlib.ExitStack):
+    """A figure as a form filling the unit square: its layers' forms drawn in turn, each
+    layer copied into the book once (`layers`)."""
+    import pikepdf
+
+    forms = []
+    for data in drawn:
+        if data not in layers:
+            src = stack.enter_context(pikepdf.open(io.BytesIO(data)))
+            layers[data] = _unit_form(pdf.copy_foreign(src.pages[0].as_form_xobject()))
+        forms.append(layers[data])
+    if len(forms) == 1:
+        return forms[0]
+    names = {f"/L{i}": form for i, form in enumerate(forms)}
+    return pdf.make_stream(" ".join(f"{name} Do" for name in names).encode(), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form,
+                           BBox=[0, 0, 1, 1], Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(names)))
 
 
 def _placeholder_key(xobject, by_key) -> int | None:
@@ -767,15 +790,17 @@ def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: H
     return Sources(files, html, parts, part_html, page_digits(hb), figures)
 
 
-def render_editions(sources: Sources, style: HandbookStyle, folder: Path, font_dir: Path, memo: Memo = NO_MEMO) -> dict[str, str | bytes]:
-    """Both editions' PDFs and HTML by file name; `folder` holds the other sources (CSS, fonts, figures)."""
+def render_editions(sources: Sources, layers: dict[str, tuple[str, ...]], style: HandbookStyle, folder: Path, font_dir: Path,
+                    memo: Memo = NO_MEMO) -> dict[str, str | bytes]:
+    """Both editions' PDFs and HTML by file name; `folder` holds the other sources (CSS, fonts,
+    figures), `layers` the SVGs librsvg draws each figure as."""
     print_ed, screen_ed = editions(style)
     eds = (print_ed, screen_ed)
     holders = placeholders(sources.figures)
     fetcher = handbook_fetcher(folder, holders)
     setups = {ed.name: part_setup(ed, sources.files, holders, fetcher) for ed in eds}
     with ThreadPoolExecutor(max_workers=1) as background:  # librsvg on the other core while WeasyPrint lays out
-        drawn = background.submit(figure_pdfs, sources.figures, font_dir, memo)
+        drawn = background.submit(figure_pdfs, layers, font_dir, memo)
         writer = PartWriter(partial(sources.part_html, print_ed), setups, eds, memo)
         book, page_no = numbered_book(sources.parts, writer.html_for, sources.digits, setups["print"], memo, writer)
         parts = writer.in_order(len(book.parts))
@@ -922,11 +947,11 @@ def run(job: Job, out: Writer) -> None:
     style: HandbookStyle = job.theme.section("handbook")
     check_style(style)
     hb = plan_handbook(job.content, job.theme, style, job.date)
-    figures = draw_figures(job.content, job.theme, hb)
+    figures, layers = draw_figures(job.content, job.theme, hb)
     sources = handbook_sources(job.content, job.theme, style, hb, figures)
     for rel, data in sources.files.items():
         out.write(rel, data)
-    for rel, data in render_editions(sources, style, out.folder, job.theme.font_path().parent, job.memo).items():
+    for rel, data in render_editions(sources, layers, style, out.folder, job.theme.font_path().parent, job.memo).items():
         out.write(rel, data)
 
 

@@ -114,6 +114,14 @@ def route_preview(content: Content, theme: Theme, persona_id: str) -> Callable[.
     return functools.partial(route_png, theme, base, _route_view(content, theme, _persona(content, persona_id), base))
 
 
+def route_layers(content: Content, theme: Theme, persona_id: str) -> tuple[str, str]:
+    """route_svg as two SVGs of its size, drawn one over the other give the same picture: the
+    map, the same for every persona (so a PDF can hold it once), and what the route adds."""
+    base = _map_base(content, theme)
+    view = _route_view(content, theme, _persona(content, persona_id), base)
+    return route_document(theme, base, _bare(view), route=False), route_document(theme, base, view, map_=False)
+
+
 def all_routes_svg(content: Content, theme: Theme) -> str:
     """Every persona's route on one map, each in its own colour, with a legend."""
     base = _map_base(content, theme)
@@ -524,10 +532,11 @@ def _key_elements(theme: Theme, base: MapBase, key: Key) -> list:
 # The document, and its PNG preview.
 
 
-def route_document(theme: Theme, base: MapBase, view: RouteView) -> str:
+def route_document(theme: Theme, base: MapBase, view: RouteView, map_: bool = True, route: bool = True) -> str:
     """The route view as one SVG: title and desc, the map in a nested <svg>, the overlay in a
-    second one with the same viewport, the key beside them. The map, most of the document,
-    is spliced in as MapBase serialised it: each view serialises only what it adds."""
+    second one with the same viewport, the key beside them (or the `map_` or the `route` alone).
+    The map, most of the document, is spliced in as MapBase serialised it: each view
+    serialises only what it adds."""
     style = base.style.route
     x, y, w, h = base.box
     width, height = w + style.key_width + 2 * style.margin, max(h, view.key.bottom + style.margin - y)
@@ -540,11 +549,13 @@ def route_document(theme: Theme, base: MapBase, view: RouteView) -> str:
         root[i].text = text
     if base.fonts:
         ET.SubElement(root.find("defs"), "style").text = base.fonts
-    ET.SubElement(root, "rect", x=_n(x), y=_n(y), width=_n(width), height=_n(height), fill=style.station_fill)
-    ET.SubElement(root, MAP_SLOT)
-    overlay = ET.SubElement(root, "svg", dict(base.viewport), id=f"{view.ref}-overlay")
-    overlay.extend(element.get_xml() for element in view.overlay)
-    root.extend(element.get_xml() for element in _key_elements(theme, base, view.key))
+    if map_:
+        ET.SubElement(root, "rect", x=_n(x), y=_n(y), width=_n(width), height=_n(height), fill=style.station_fill)
+        ET.SubElement(root, MAP_SLOT)
+    if route:
+        overlay = ET.SubElement(root, "svg", dict(base.viewport), id=f"{view.ref}-overlay")
+        overlay.extend(element.get_xml() for element in view.overlay)
+        root.extend(element.get_xml() for element in _key_elements(theme, base, view.key))
     svg = ET.tostring(root, encoding="unicode").replace(f"<{MAP_SLOT} />", base.drawing, 1)  # text never holds a bare "<"
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + svg + "\n"
 
@@ -560,7 +571,7 @@ def route_png(theme: Theme, base: MapBase, view: RouteView, width_px: int, font_
         return svg_to_png(for_rsvg(doc), width_px, font_dirs, memo)
 
     def compose() -> bytes:
-        empty = dataclasses.replace(view, ref="base", title="", paragraphs=(), overlay=(), key=Key((), (), view.key.bottom), ink=(), badges=())
+        empty = _bare(view)
         veil = dataclasses.replace(empty, overlay=(_veil(base, [], base.style.route),))
         plain, veiled = (raster.shared_raster(for_rsvg(route_document(theme, base, v)), width_px, font_dirs, memo) for v in (empty, veil))
         scale = plain.width / (w + base.style.route.key_width + 2 * base.style.route.margin)
@@ -570,6 +581,11 @@ def route_png(theme: Theme, base: MapBase, view: RouteView, width_px: int, font_
         return raster.compose(plain, veiled, Image.open(io.BytesIO(svg_to_png(sprite, size[0], font_dirs))).convert("RGBA"), rects, places)
 
     return memo.get("route-png", compose, doc, *png_key(width_px, font_dirs))
+
+
+def _bare(view: RouteView) -> RouteView:
+    """A view of the same size that adds nothing to the map."""
+    return dataclasses.replace(view, ref="base", title="", paragraphs=(), overlay=(), key=Key((), (), view.key.bottom), ink=(), badges=())
 
 
 def _sprite(theme: Theme, base: MapBase, view: RouteView, rects: Sequence[raster.Rect], places: Sequence[tuple[int, int]],
