@@ -603,10 +603,10 @@ class PartQueue:
         self.waiting.append(len(book.layouts) - 1)
         now = [i for i in self.waiting if all(t in book.pages for t in book.layouts[i].targets)]
         self.waiting = [i for i in self.waiting if i not in now]
+        if self.ready and sum(book.layouts[i].pages for i in self.ready + now) > WRITE_PAGES:
+            self.flush(book)  # one run: a second would wait for the first's writers
         self.ready += now
         self.holds = self.holds and len(str(book.next_page - 1)) <= self.page_no.digits
-        if sum(book.layouts[i].pages for i in self.ready) >= WRITE_PAGES:
-            self.flush(book)
         book.forget(self.waiting, KEEP_PAGES)
 
     def finish(self, book: Book) -> None:
