@@ -345,7 +345,7 @@ def test_a_part_is_written_once_the_pages_it_points_at_are_laid_out(layouts_coun
 
 
 def test_a_page_number_wider_than_its_placeholder_lays_the_book_out_again(layouts_counted, setup, written, tmp_path):
-    book, numbers = hb.numbered_book((TOC, *SECTIONS), numbered_html, 1, setup, NO_MEMO, written)
+    _, numbers = hb.numbered_book((TOC, *SECTIONS), numbered_html, 1, setup, NO_MEMO, written)
     assert numbers.digits == 2 and len(layouts_counted) == 26
     (tmp_path / "b.pdf").write_bytes(written[0])
     assert re.search(r"Del s11 [ .]+ 13\b", page_text(tmp_path / "b.pdf", 1))
