@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import __version__
 from .content import Content
-from .content.cached import load_content_cached
+from .content.cached import load_content_cached, parsed_nodes
 from .errors import BuildError, Problem
 from .memo import NO_MEMO, Memo
 from .publish import REPORT, Writer, hash_tree, json_bytes, sha256_file, staged
@@ -89,7 +89,7 @@ def build(opts: BuildOptions) -> BuildResult:
     memo = Memo(opts.cache / "render", fresh=opts.clean)
     targets = [load_target(name) for name in (opts.only or tuple(TARGET_MODULES))]
     theme = load_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories},
-                       parsed=Memo(opts.cache / "content" / "nodes", fresh=opts.clean))
+                       parsed=parsed_nodes(opts.cache / "content", opts.clean))
     date = build_date(loaded.content)
     fonts = theme.font_path().parent
     keys = {t.name: cache_key(t.name, loaded.content, date, (Path(opts.layouts), fonts, Path(__file__).parent)) for t in targets}

@@ -30,7 +30,7 @@ def load_content_cached(root: Path, cache_dir: Path, strict: bool = False, fresh
     entry = cache_dir / f"{key}.pickle" if key else None
     if entry is not None and not fresh and (kept := _read(entry)) is not None:
         return kept
-    parsed = Memo(cache_dir / "nodes", fresh=fresh)  # each file's YAML: an edit parses only what it changed
+    parsed = parsed_nodes(cache_dir, fresh)
     loaded = load_content(root, strict=strict, parsed=parsed)  # raises ContentError: nothing is kept
     parsed.prune()
     if entry is not None:
@@ -72,3 +72,8 @@ def _write(entry: Path, loaded: Loaded) -> None:
             old.unlink(missing_ok=True)
     except OSError:
         pass
+
+
+def parsed_nodes(cache_dir: Path, fresh: bool = False) -> Memo:
+    """Each YAML file's parsed nodes (content and theme.yaml): an edit parses only what it changed."""
+    return Memo(cache_dir / "nodes", fresh=fresh)

@@ -44,7 +44,7 @@ from ..memo import NO_MEMO, Memo
 from ..publish import Writer, hash_tree, json_bytes
 from ..theme import Theme
 from .changelog import Changes, Previous, changelog_doc, compare, dated, read_previous, summary_text, tombstones
-from .journeys import route_preview, route_svg, timeline_svg
+from .journeys import route_drawing, timeline_svg
 from .map_svg import keep_subsets_in, map_svg, svg_to_png
 
 SCHEMA_VERSION = "1.0"
@@ -242,7 +242,8 @@ def draw_assets(content: Content, theme: Theme, style: FragmentsStyle, memo: Mem
     for p in content.personas:
         names = {"persona": p.id, "name": p.name}
         drawn.append(Drawn(f"persona:{p.id}", "timeline", spec.timeline, names, timeline_svg(content, theme, p.id, memo)))
-        drawn.append(Drawn(f"persona:{p.id}", "route", spec.route, names, route_svg(content, theme, p.id), route_preview(content, theme, p.id)))
+        route = route_drawing(content, theme, p.id)
+        drawn.append(Drawn(f"persona:{p.id}", "route", spec.route, names, route.svg, route.png))
     # ... and the PNGs side by side: rsvg-convert runs in its own process.
     with ThreadPoolExecutor(max_workers=max(1, min(len(drawn), os.cpu_count() or 1))) as pool:
         pngs = list(pool.map(lambda d: (d.preview or partial(svg_to_png, d.svg))(d.spec.width_px, memo=memo), drawn))

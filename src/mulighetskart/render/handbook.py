@@ -21,7 +21,6 @@ import json
 import multiprocessing
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -37,14 +36,14 @@ from markupsafe import Markup
 from .. import __version__
 from ..build import Job, Target
 from ..content.model import Content
-from ..errors import BuildError, ContentError, MissingToolError, Problem
+from ..errors import BuildError, ContentError, Problem
 from ..fontconfig import write_fontconfig
 from ..layout.handbook import EditionStyle, Handbook, HandbookStyle, Labels, PageStyle, Part, book_parts, persona_anchor, plan_handbook
 from ..memo import NO_MEMO, Memo
 from ..publish import Writer
 from ..theme import Theme
-from .journeys import route_layers, route_svg, timeline_svg
-from .map_svg import fonts_key, map_svg, tool_version
+from .journeys import route_drawing, timeline_svg
+from .map_svg import fonts_key, map_svg, rsvg_exe, tool_version
 
 if TYPE_CHECKING:  # pdf_join brings pikepdf: imported where used, so a build that reuses the handbook does not load it
     from .pdf_join import PartPdf
@@ -176,8 +175,8 @@ def draw_figures(content: Content, theme: Theme, hb: Handbook) -> tuple[dict[str
     for page in hb.personas:
         pid = persona_ids[page.anchor]
         figures[page.timeline.src] = timeline_svg(content, theme, pid)
-        figures[page.route.src] = route_svg(content, theme, pid)
-        layers[page.route.src] = route_layers(content, theme, pid)
+        route = route_drawing(content, theme, pid)
+        figures[page.route.src], layers[page.route.src] = route.svg, route.layers()
     return figures, {name: layers.get(name, (svg,)) for name, svg in figures.items()}
 
 
@@ -286,10 +285,7 @@ def figure_pdfs(layers: dict[str, tuple[str, ...]], font_dir: Path, memo: Memo =
     """Each figure's layers as one-page vector PDFs drawn by librsvg with the handbook's fonts,
     a layer that several figures share once, one at a time: this runs beside the layout,
     which has the other core."""
-    exe = shutil.which("rsvg-convert")
-    if exe is None:
-        raise MissingToolError("rsvg-convert (librsvg) draws the handbook's figures; install with: "
-                               "apt-get install librsvg2-bin (Debian/Ubuntu) or brew install librsvg (macOS)")
+    exe = rsvg_exe("draws the handbook's figures")
     with tempfile.TemporaryDirectory(prefix="mulighetskart-handbook-") as tmp:
         conf = write_fontconfig(Path(tmp), [font_dir], system=False)  # the shipped fonts only
         env = {**os.environ, "FONTCONFIG_FILE": str(conf), "SOURCE_DATE_EPOCH": "0"}

@@ -103,23 +103,40 @@ def timeline_svg(content: Content, theme: Theme, persona_id: str, memo: Memo = N
 
 def route_svg(content: Content, theme: Theme, persona_id: str) -> str:
     """The possibility map with this persona's route: offers numbered in journey order."""
-    base = _map_base(content, theme)
-    return route_document(theme, base, _route_view(content, theme, _persona(content, persona_id), base))
+    return route_drawing(content, theme, persona_id).svg
 
 
 def route_preview(content: Content, theme: Theme, persona_id: str) -> Callable[..., bytes]:
     """How to draw route_svg's PNG as svg_to_png would (call it with `width_px` and `memo`, in
     any thread), at a fraction of the cost: see route_png."""
-    base = _map_base(content, theme)
-    return functools.partial(route_png, theme, base, _route_view(content, theme, _persona(content, persona_id), base))
+    return route_drawing(content, theme, persona_id).png
 
 
-def route_layers(content: Content, theme: Theme, persona_id: str) -> tuple[str, str]:
-    """route_svg as two SVGs of its size, drawn one over the other give the same picture: the
-    map, the same for every persona (so a PDF can hold it once), and what the route adds."""
+@dataclass(frozen=True)
+class RouteDrawing:
+    """A persona's route map, its view made once for the ways it is drawn."""
+
+    theme: Theme
+    base: MapBase
+    view: RouteView
+
+    @functools.cached_property
+    def svg(self) -> str:
+        return route_document(self.theme, self.base, self.view)
+
+    def layers(self) -> tuple[str, str]:
+        """The SVG as two SVGs of its size that, drawn one over the other, give the same
+        picture: the map, the same for every persona (so a PDF can hold it once), and what
+        the route adds."""
+        return _map_layer(self.theme, self.base, self.view), route_document(self.theme, self.base, self.view, map_=False)
+
+    def png(self, width_px: int, font_dirs: Sequence[Path] = (), memo: Memo = NO_MEMO) -> bytes:
+        return route_png(self.theme, self.base, self.view, width_px, font_dirs, memo)
+
+
+def route_drawing(content: Content, theme: Theme, persona_id: str) -> RouteDrawing:
     base = _map_base(content, theme)
-    view = _route_view(content, theme, _persona(content, persona_id), base)
-    return route_document(theme, base, _bare(view), route=False), route_document(theme, base, view, map_=False)
+    return RouteDrawing(theme, base, _route_view(content, theme, _persona(content, persona_id), base))
 
 
 def all_routes_svg(content: Content, theme: Theme) -> str:
@@ -373,7 +390,7 @@ def _route_view(content: Content, theme: Theme, persona: Persona, base: MapBase)
                for s in route.stops]
     title = style.labels.route_title.format(name=persona.name)
     key = _layout_key(base, title, style.labels.route_intro, entries)
-    badge = style.route.stop_radius + style.route.casing_width + style.route.number_size * PT  # the number may stand out of the circle
+    badge = _badge_reach(style.route)
     badges = tuple((b.x - badge, b.y - badge, b.x + badge, b.y + badge) for b in boxes)
     return RouteView(ref, title, journey_text(content, theme, persona), overlay, key, _ink(base, boxes, route.path, key) + badges, badges)
 
@@ -571,9 +588,9 @@ def route_png(theme: Theme, base: MapBase, view: RouteView, width_px: int, font_
         return svg_to_png(for_rsvg(doc), width_px, font_dirs, memo)
 
     def compose() -> bytes:
-        empty = _bare(view)
-        veil = dataclasses.replace(empty, overlay=(_veil(base, [], base.style.route),))
-        plain, veiled = (raster.shared_raster(for_rsvg(route_document(theme, base, v)), width_px, font_dirs, memo) for v in (empty, veil))
+        veil = dataclasses.replace(_bare(view), overlay=(_veil(base, [], base.style.route),))
+        plain, veiled = (raster.shared_raster(for_rsvg(svg), width_px, font_dirs, memo)
+                         for svg in (_map_layer(theme, base, view), route_document(theme, base, veil)))
         scale = plain.width / (w + base.style.route.key_width + 2 * base.style.route.margin)
         rects = raster.regions([(x0 - x, y0 - y, x1 - x, y1 - y) for x0, y0, x1, y1 in view.ink], scale, plain.size)
         size, places = raster.pack(rects, plain.width)
@@ -586,6 +603,11 @@ def route_png(theme: Theme, base: MapBase, view: RouteView, width_px: int, font_
 def _bare(view: RouteView) -> RouteView:
     """A view of the same size that adds nothing to the map."""
     return dataclasses.replace(view, ref="base", title="", paragraphs=(), overlay=(), key=Key((), (), view.key.bottom), ink=(), badges=())
+
+
+def _map_layer(theme: Theme, base: MapBase, view: RouteView) -> str:
+    """The map alone at the size of `view`'s drawing: the same for every view of that size."""
+    return route_document(theme, base, _bare(view), route=False)
 
 
 def _sprite(theme: Theme, base: MapBase, view: RouteView, rects: Sequence[raster.Rect], places: Sequence[tuple[int, int]],
@@ -627,9 +649,14 @@ def _key_parts(base: MapBase, key: Key) -> list[Box]:
     """Boxes around _key_elements' elements, in order: each text line (a whole em above its
     baseline and half below, out to the page's edge) and each mark."""
     right = _key_box(base, key)[2]
-    mark = base.style.route.stop_radius + base.style.route.casing_width + base.style.route.number_size * PT
+    mark = _badge_reach(base.style.route)
     return [*((line.x - line.size, line.y - line.size, right, line.y + line.size / 2) for line in key.lines),
             *((m.at[0] - mark, m.at[1] - mark, m.at[0] + mark, m.at[1] + mark) for m in key.marks)]
+
+
+def _badge_reach(style: RouteStyle) -> float:
+    """How far a numbered badge's ink reaches from its centre: the number may stand out of the circle."""
+    return style.stop_radius + style.casing_width + style.number_size * PT
 
 
 def _meets(a: Box, pad: float, b: Box) -> bool:

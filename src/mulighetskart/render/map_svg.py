@@ -451,20 +451,20 @@ def svg_to_png(svg: str, width_px: int, font_dirs: Iterable[Path] = (), memo: Me
     has seen for the same SVG, width, fonts and librsvg is taken from it.
     """
     dirs = [Path(d).resolve() for d in font_dirs]
-    return memo.get("png", lambda: _rsvg(_rsvg_exe(), svg, int(width_px), dirs), svg, *png_key(width_px, dirs))
+    return memo.get("png", lambda: _rsvg(rsvg_exe(), svg, int(width_px), dirs), svg, *png_key(width_px, dirs))
 
 
 def png_key(width_px: int, font_dirs: Iterable[Path]) -> tuple[str, str, str]:
     """What besides the SVG makes a PNG: its width, the fonts and librsvg's version."""
     dirs = [Path(d).resolve() for d in font_dirs]
     fonts = fonts_key(dirs) if dirs else "embedded"  # embedded fonts are part of the SVG text
-    return str(int(width_px)), fonts, tool_version(_rsvg_exe(), "--version")
+    return str(int(width_px)), fonts, tool_version(rsvg_exe(), "--version")
 
 
-def _rsvg_exe() -> str:
+def rsvg_exe(needed_for: str = "is needed for PNG previews") -> str:
     exe = shutil.which("rsvg-convert")
     if exe is None:
-        raise MissingToolError("rsvg-convert (librsvg) is needed for PNG previews; install with: "
+        raise MissingToolError(f"rsvg-convert (librsvg) {needed_for}; install with: "
                                "apt-get install librsvg2-bin (Debian/Ubuntu) or brew install librsvg (macOS)")
     return exe
 
