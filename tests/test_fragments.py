@@ -32,8 +32,8 @@ WORDS = {"line": "Fragmentpakken: {changes}", "changed": "{n} endret", "added_on
          "removed": "{n} fjernet", "nothing": "ingen endringer", "first": "{n} nye (første eksport)"}
 
 
-def build_fragments(content: Path, out: Path, since: Path | None = None) -> Path:
-    build(BuildOptions(content, LAYOUTS, out, only=("fragments",), jobs=1, since=since))
+def build_fragments(content: Path, out: Path, since: Path | None = None, clean: bool = False) -> Path:
+    build(BuildOptions(content, LAYOUTS, out, only=("fragments",), jobs=1, since=since, clean=clean))
     return out / "fragments"
 
 
@@ -366,7 +366,8 @@ def test_unchanged_rebuild_reports_nothing_and_keeps_dates(package, rebuilt):
 
 def test_same_inputs_reuse_the_drawn_illustrations_unless_altered(package, rebuilt, monkeypatch):
     """A rebuild from unchanged inputs keeps the illustrations the last export drew (the
-    no-op build is fast); a kept file that was altered is drawn again, not trusted."""
+    no-op build is fast); a kept file that was altered is drawn again, not trusted, and
+    --clean draws them all again."""
     drawn = []
     real = fragments_target.draw_assets
     monkeypatch.setattr(fragments_target, "draw_assets", lambda *args: drawn.append(1) or real(*args))
@@ -377,6 +378,8 @@ def test_same_inputs_reuse_the_drawn_illustrations_unless_altered(package, rebui
     (folder / assets[0]).write_bytes(b"altered")
     folder = build_fragments(FIXTURE_CONTENT, rebuilt)
     assert drawn == [1] and (folder / assets[0]).read_bytes() == (package / assets[0]).read_bytes()
+    build_fragments(FIXTURE_CONTENT, rebuilt, clean=True)
+    assert drawn == [1, 1]
 
 
 def test_editing_one_offer_title_reports_that_offer_changed(package, tmp_path, monkeypatch):

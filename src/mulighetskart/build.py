@@ -98,7 +98,7 @@ def build(opts: BuildOptions) -> BuildResult:
                    and previous.get("cache", {}).get(t.name) == keys[t.name])
     todo = sorted((t.name for t in targets if t.name not in reused), key=LONGEST_FIRST.index)
     jobs = {name: Job(loaded.content, theme, date, _previous_folder(opts.out, name), opts.since,
-                      same_inputs=previous.get("cache", {}).get(name) == keys[name], memo=memo) for name in todo}
+                      same_inputs=not opts.clean and previous.get("cache", {}).get(name) == keys[name], memo=memo) for name in todo}
     with staged(opts.out, rebuild=todo) as stage:
         written, timings = render_all(jobs, stage, opts)
         for name in reused:
