@@ -177,6 +177,8 @@ def main() -> int:
     parser.add_argument("--sizes", default="1,3,10")
     parser.add_argument("--runs", type=int, default=2, help="clean builds per size; the fastest counts")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     with tempfile.TemporaryDirectory(prefix="mulighetskart-bench-") as tmp:
         sizes = {}
         for f in (int(x) for x in args.sizes.split(",")):
