@@ -309,13 +309,13 @@ def test_route_preview_looks_like_the_whole_route_map_drawn(fixture_content, the
     dirs = [theme.font_path("regular").parent]
     for pid in ("amal", "bilal"):
         whole = Image.open(io.BytesIO(svg_to_png(journeys.without_fonts(route_svg(fixture_content, theme, pid)), 900, dirs))).convert("RGBA")
-        data = journeys.route_preview(fixture_content, theme, pid)(900, font_dirs=dirs)
+        data = journeys.route_drawing(fixture_content, theme, pid).png(900, font_dirs=dirs)
         composed = Image.open(io.BytesIO(data)).convert("RGBA")
         assert composed.size == whole.size
         diff = ImageChops.difference(whole, composed)
         assert max(high for _, high in diff.getextrema()) <= 16
         assert sum(1 for px in diff.get_flattened_data() if max(px) > 2) < whole.width * whole.height / 1000
-        assert journeys.route_preview(fixture_content, theme, pid)(900, font_dirs=dirs) == data
+        assert journeys.route_drawing(fixture_content, theme, pid).png(900, font_dirs=dirs) == data
 
 
 def test_route_preview_draws_the_map_once_for_every_route(fixture_content, theme, monkeypatch):
@@ -327,6 +327,6 @@ def test_route_preview_draws_the_map_once_for_every_route(fixture_content, theme
     real = map_svg._rsvg
     monkeypatch.setattr(map_svg, "_rsvg", lambda exe, svg, width, dirs: drawn.append(svg) or real(exe, svg, width, dirs))
     for p in fixture_content.personas:
-        journeys.route_preview(fixture_content, theme, p.id)(333)
+        journeys.route_drawing(fixture_content, theme, p.id).png(333)
     the_map = journeys._map_base(fixture_content, theme).drawing
     assert [the_map in svg for svg in drawn] == [True, True] + [False] * len(fixture_content.personas)

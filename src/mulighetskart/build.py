@@ -94,11 +94,11 @@ def build(opts: BuildOptions) -> BuildResult:
     fonts = theme.font_path().parent
     keys = {t.name: cache_key(t.name, loaded.content, date, (Path(opts.layouts), fonts, Path(__file__).parent)) for t in targets}
     previous = read_report(opts.out)
-    reused = tuple(t.name for t in targets if not opts.clean and t.cacheable and (opts.out / t.name).is_dir()
-                   and previous.get("cache", {}).get(t.name) == keys[t.name])
+    same = {t.name for t in targets if not opts.clean and previous.get("cache", {}).get(t.name) == keys[t.name]}  # --clean trusts nothing kept
+    reused = tuple(t.name for t in targets if t.name in same and t.cacheable and (opts.out / t.name).is_dir())
     todo = sorted((t.name for t in targets if t.name not in reused), key=LONGEST_FIRST.index)
-    jobs = {name: Job(loaded.content, theme, date, _previous_folder(opts.out, name), opts.since,
-                      same_inputs=not opts.clean and previous.get("cache", {}).get(name) == keys[name], memo=memo) for name in todo}
+    jobs = {name: Job(loaded.content, theme, date, _previous_folder(opts.out, name), opts.since, same_inputs=name in same, memo=memo)
+            for name in todo}
     with staged(opts.out, rebuild=todo) as stage:
         written, timings = render_all(jobs, stage, opts)
         for name in reused:

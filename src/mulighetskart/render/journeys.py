@@ -106,12 +106,6 @@ def route_svg(content: Content, theme: Theme, persona_id: str) -> str:
     return route_drawing(content, theme, persona_id).svg
 
 
-def route_preview(content: Content, theme: Theme, persona_id: str) -> Callable[..., bytes]:
-    """How to draw route_svg's PNG as svg_to_png would (call it with `width_px` and `memo`, in
-    any thread), at a fraction of the cost: see route_png."""
-    return route_drawing(content, theme, persona_id).png
-
-
 @dataclass(frozen=True)
 class RouteDrawing:
     """A persona's route map, its view made once for the ways it is drawn."""
@@ -131,7 +125,9 @@ class RouteDrawing:
         return _map_layer(self.theme, self.base, self.view), route_document(self.theme, self.base, self.view, map_=False)
 
     def png(self, width_px: int, font_dirs: Sequence[Path] = (), memo: Memo = NO_MEMO) -> bytes:
-        return route_png(self.theme, self.base, self.view, width_px, font_dirs, memo)
+        """The SVG's PNG as svg_to_png would draw it, at a fraction of the cost (route_png);
+        safe to call from any thread."""
+        return route_png(self.theme, self.base, self.view, self.svg, width_px, font_dirs, memo)
 
 
 def route_drawing(content: Content, theme: Theme, persona_id: str) -> RouteDrawing:
@@ -185,7 +181,7 @@ def run(job: Job, out: Writer) -> None:
         routes, previews = {}, {}
         for stem, view in _route_views(content, theme, base):  # each preview starts as soon as its SVG is there
             routes[stem] = route_document(theme, base, view)
-            previews[stem] = pool.submit(route_png, theme, base, view, **png)
+            previews[stem] = pool.submit(route_png, theme, base, view, routes[stem], **png)
         for persona in content.personas:
             svg, preview = timelines[persona.id].result()
             out.write(f"{persona.id}.dot", sources[persona.id])
@@ -577,11 +573,11 @@ def route_document(theme: Theme, base: MapBase, view: RouteView, map_: bool = Tr
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + svg + "\n"
 
 
-def route_png(theme: Theme, base: MapBase, view: RouteView, width_px: int, font_dirs: Sequence[Path] = (), memo: Memo = NO_MEMO) -> bytes:
-    """route_document's PNG as svg_to_png draws it (`font_dirs`: the fonts it is given; none:
-    the embedded ones). A persona's view is composed from the map drawn plain and veiled,
-    once for every view, and the regions its own ink covers (raster.py)."""
-    doc = route_document(theme, base, view)
+def route_png(theme: Theme, base: MapBase, view: RouteView, doc: str, width_px: int, font_dirs: Sequence[Path] = (),
+              memo: Memo = NO_MEMO) -> bytes:
+    """The PNG of `doc`, the view's route_document, as svg_to_png draws it (`font_dirs`: the
+    fonts it is given; none: the embedded ones). A persona's view is composed from the map
+    drawn plain and veiled, once for every view, and the regions its own ink covers (raster.py)."""
     for_rsvg = without_fonts if font_dirs else str
     x, y, w, h = base.box
     if not view.ink or view.key.bottom + base.style.route.margin - y > h:  # a key taller than the map: no shared size
