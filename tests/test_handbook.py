@@ -7,6 +7,7 @@ pikepdf and poppler's tools); the shipped guide is built once, without goldens.
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 import shutil
 import subprocess
@@ -125,6 +126,23 @@ def test_diagrams_stay_vector_and_images_have_300_ppi(out, printed, screen):
         for page in pdf.pages:
             xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
             assert all(xobjects[name].get("/Subtype") != "/Image" for name in xobjects)
+
+
+def test_placeholders_tell_hundreds_of_figures_apart():
+    """A book with more figures than a byte can number (10x content has about 180) still gets
+    each figure in its own place: each placeholder is an image of the figure's size that
+    carries its own key."""
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="20"/>'
+    holders = hb.placeholders({f"f{i:03}.svg": svg for i in range(300)})
+    by_key = {p.key: (p, ()) for p in holders.values()}
+    with pikepdf.new() as pdf:
+        for p in holders.values():
+            data = hb.placeholder_jpeg(p)
+            assert Image.open(io.BytesIO(data)).size == (30, 20)
+            image = pdf.make_stream(data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=30, Height=20,
+                                    Filter=pikepdf.Name.DCTDecode, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
+            assert hb._placeholder_key(image, by_key) == p.key
+    assert len(by_key) == 300
 
 
 def test_the_route_maps_hold_the_map_once(printed, screen, fixture_content):

@@ -207,8 +207,8 @@ FIGURE_ZOOM = 300 / 72
 
 @dataclass(frozen=True)
 class Placeholder:
-    """Stands in for a figure during layout: an image of the figure's size in CSS px whose
-    pixels all hold `key`, so it can be told apart from the others in the PDF."""
+    """Stands in for a figure during layout: a plain JPEG of the figure's size in CSS px whose
+    comment holds `key`, so it can be told apart from the others in the PDF."""
 
     key: int
     width_px: int
@@ -216,8 +216,6 @@ class Placeholder:
 
 
 def placeholders(figures: dict[str, str]) -> dict[str, Placeholder]:
-    if len(figures) > 255:
-        raise BuildError(f"the handbook has {len(figures)} figures; placeholders can tell 255 apart")
     return {name: Placeholder(i, *svg_size_px(figures[name])) for i, name in enumerate(sorted(figures), 1)}
 
 
@@ -241,12 +239,20 @@ def svg_size_px(svg: str) -> tuple[int, int]:
     raise BuildError("a figure SVG is empty")
 
 
-@cache  # each part that shows a figure fetches its placeholder: a route map's is megapixels
-def placeholder_png(p: Placeholder) -> bytes:
+# A JPEG because WeasyPrint puts JPEG data in the PDF as it is, where it decodes and encodes
+# any other image again for each part that shows it: a route map's placeholder is megapixels,
+# and at 10x content that was a third of the time spent writing parts.
+PLACEHOLDER_TYPE = "image/jpeg"  # in the memo keys: parts written with another kind are not found
+PLACEHOLDER_MARK = b"mulighetskart-figure:"
+_PLACEHOLDER_KEY = re.compile(re.escape(PLACEHOLDER_MARK) + rb"(\d+)\.")
+
+
+@cache  # fetched by each part that shows the figure
+def placeholder_jpeg(p: Placeholder) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.new("L", (p.width_px, p.height_px), p.key).save(buf, format="PNG", optimize=False)
+    Image.new("L", (p.width_px, p.height_px), 255).save(buf, format="JPEG", optimize=True, comment=PLACEHOLDER_MARK + b"%d." % p.key)
     return buf.getvalue()
 
 
@@ -272,7 +278,7 @@ def handbook_fetcher(folder: Path, holders: dict[str, Placeholder]):
             if not url.startswith(BASE_URL) or ".." in rel.split("/"):
                 raise URLFetchingError(f"the handbook only uses its own files, not {url}")
             if rel in placeholders_by_path:  # not a file: URL, or WeasyPrint would read the SVG file again
-                return URLFetcherResponse(f"placeholder:{rel}", placeholder_png(placeholders_by_path[rel]), {"Content-Type": "image/png"})
+                return URLFetcherResponse(f"placeholder:{rel}", placeholder_jpeg(placeholders_by_path[rel]), {"Content-Type": PLACEHOLDER_TYPE})
             path = folder / rel
             if not path.is_file():
                 raise URLFetchingError(f"{rel} is not in the handbook folder")
@@ -342,10 +348,10 @@ def _figure_form(pdf, drawn: tuple[bytes, ...], layers: dict[bytes, object], sta
 
 
 def _placeholder_key(xobject, by_key) -> int | None:
-    if xobject.get("/Subtype") != "/Image":
+    if xobject.get("/Subtype") != "/Image" or xobject.get("/Filter") != "/DCTDecode":
         return None
-    data = xobject.read_bytes()
-    key = data[0] if data else None
+    found = _PLACEHOLDER_KEY.search(xobject.read_raw_bytes())
+    key = int(found.group(1)) if found else None
     if key not in by_key:
         return None
     p = by_key[key][0]
@@ -527,7 +533,7 @@ def part_setup(edition: Edition, files: dict[str, str | bytes], holders: dict[st
     fonts = FontConfiguration()
     css = tuple(weasyprint.CSS(string=str(files[name]), base_url=BASE_URL, url_fetcher=fetcher, font_config=fonts)
                 for name in (SHARED_CSS, f"{edition.style.file}.css"))
-    digest = hashlib.sha256(f"{weasyprint.__version__}\0{edition.name}\0{sorted(pdf_options(edition, PART_ID).items())}\0".encode())
+    digest = hashlib.sha256(f"{weasyprint.__version__}\0{edition.name}\0{sorted(pdf_options(edition, PART_ID).items())}\0{PLACEHOLDER_TYPE}\0".encode())
     for name, data in sorted(files.items()):
         if not name.startswith(f"{FIGURES}/"):  # a figure counts in the parts that show it (`inputs`)
             digest.update(name.encode() + b"\0" + (data.encode() if isinstance(data, str) else data))
