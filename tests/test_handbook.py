@@ -16,10 +16,11 @@ from pathlib import Path
 import pikepdf
 import pytest
 import weasyprint
+from fontTools.ttLib import TTFont
 from PIL import Image
 
 from mulighetskart.build import BuildOptions, build, build_date
-from mulighetskart.errors import ContentError
+from mulighetskart.errors import ContentError, MissingToolError
 from mulighetskart.layout import handbook as hb_plan
 from mulighetskart.memo import NO_MEMO
 from mulighetskart.render import handbook as hb
@@ -109,6 +110,24 @@ def test_every_font_is_embedded(out):
         assert rows, "no fonts at all"
         # columns: name type encoding emb sub uni object ID; type may hold spaces, so read from the right
         assert all(row.split()[-5] == "yes" for row in rows), "\n".join(rows)
+
+
+def test_font_subsets_carry_the_fonts_own_date_not_the_build_time(printed, screen):
+    """Reproducible PDFs: a subset made by fontTools (where HarfBuzz's subsetter is missing)
+    is stamped with the time of the build, so each build gave other bytes."""
+    shipped = {TTFont(path)["head"].modified for path in (ROOT / "fonts").glob("*.ttf")}
+    for pdf in (printed, screen):
+        files = [obj.FontFile2.read_bytes() for obj in pdf.objects if isinstance(obj, pikepdf.Dictionary) and "/FontFile2" in obj]
+        assert files
+        assert {TTFont(io.BytesIO(data))["head"].modified for data in files} <= shipped
+
+
+def test_the_handbook_asks_for_harfbuzz_subset_where_it_is_missing(monkeypatch):
+    import weasyprint.text.ffi
+
+    monkeypatch.setattr(weasyprint.text.ffi, "harfbuzz_subset", None)
+    with pytest.raises(MissingToolError, match="apt-get install libharfbuzz-subset0"):
+        hb.check_font_subsetter()
 
 
 def test_diagrams_stay_vector_and_images_have_300_ppi(out, printed, screen):

@@ -36,7 +36,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..build import Job, Target
 from ..content.model import Content
-from ..errors import BuildError, ContentError, Problem
+from ..errors import BuildError, ContentError, MissingToolError, Problem
 from ..fontconfig import write_fontconfig
 from ..layout.handbook import EditionStyle, Handbook, HandbookStyle, Labels, PageStyle, Part, book_parts, persona_anchor, plan_handbook
 from ..memo import NO_MEMO, Memo
@@ -213,6 +213,16 @@ class Placeholder:
     key: int
     width_px: int
     height_px: int
+
+
+def check_font_subsetter() -> None:
+    """Without HarfBuzz's subsetter WeasyPrint subsets fonts with fontTools, which stamps each
+    subset with the time of the build: the same content would give other PDFs every second."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    if harfbuzz_subset is None or not harfbuzz.hb_version_atleast(4, 1, 0):  # WeasyPrint's own condition
+        raise MissingToolError("the handbook needs HarfBuzz's font subsetter (libharfbuzz-subset) for reproducible PDFs; "
+                               "install with: apt-get install libharfbuzz-subset0 (Debian/Ubuntu) or brew install harfbuzz (macOS)")
 
 
 def placeholders(figures: dict[str, str]) -> dict[str, Placeholder]:
@@ -948,6 +958,7 @@ def _send_result(sender, work, *args) -> None:
 def run(job: Job, out: Writer) -> None:
     style: HandbookStyle = job.theme.section("handbook")
     check_style(style)
+    check_font_subsetter()
     hb = plan_handbook(job.content, job.theme, style, job.date)
     figures, layers = draw_figures(job.content, job.theme, hb)
     sources = handbook_sources(job.content, job.theme, style, hb, figures)
