@@ -135,6 +135,16 @@ def check_style(style: HandbookStyle) -> None:
         raise ContentError(problems)
 
 
+def check_font_subsetter() -> None:
+    """Without HarfBuzz's subsetter WeasyPrint subsets fonts with fontTools, which stamps each
+    subset with the time of the build: the same content would give other PDFs every second."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    if harfbuzz_subset is None or not harfbuzz.hb_version_atleast(4, 1, 0):  # WeasyPrint's own condition
+        raise MissingToolError("the handbook needs HarfBuzz's font subsetter (libharfbuzz-subset) for reproducible PDFs; "
+                               "install with: apt-get install libharfbuzz-subset0 (Debian/Ubuntu) or brew install harfbuzz (macOS)")
+
+
 def editions(style: HandbookStyle) -> tuple[Edition, Edition]:
     return edition("print", style), edition("screen", style)
 
@@ -213,16 +223,6 @@ class Placeholder:
     key: int
     width_px: int
     height_px: int
-
-
-def check_font_subsetter() -> None:
-    """Without HarfBuzz's subsetter WeasyPrint subsets fonts with fontTools, which stamps each
-    subset with the time of the build: the same content would give other PDFs every second."""
-    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
-
-    if harfbuzz_subset is None or not harfbuzz.hb_version_atleast(4, 1, 0):  # WeasyPrint's own condition
-        raise MissingToolError("the handbook needs HarfBuzz's font subsetter (libharfbuzz-subset) for reproducible PDFs; "
-                               "install with: apt-get install libharfbuzz-subset0 (Debian/Ubuntu) or brew install harfbuzz (macOS)")
 
 
 def placeholders(figures: dict[str, str]) -> dict[str, Placeholder]:
