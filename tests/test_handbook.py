@@ -20,7 +20,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 
 from mulighetskart.build import BuildOptions, build, build_date
-from mulighetskart.errors import ContentError, MissingToolError
+from mulighetskart.errors import BuildError, ContentError, MissingToolError
 from mulighetskart.layout import handbook as hb_plan
 from mulighetskart.memo import NO_MEMO
 from mulighetskart.render import handbook as hb
@@ -162,6 +162,12 @@ def test_placeholders_tell_hundreds_of_figures_apart():
                                     Filter=pikepdf.Name.DCTDecode, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
             assert hb._placeholder_key(image, by_key) == p.key
     assert len(by_key) == 300
+
+
+def test_a_figure_too_large_for_a_placeholder_is_named():
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="1500" height="70000"/>'
+    with pytest.raises(BuildError, match=re.escape("rute-ayaan.svg is 1500 x 70000 px")):
+        hb.placeholders({"rute-ayaan.svg": svg})
 
 
 def test_the_route_maps_hold_the_map_once(printed, screen, fixture_content):

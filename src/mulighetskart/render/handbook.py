@@ -225,8 +225,15 @@ class Placeholder:
     height_px: int
 
 
+JPEG_MAX_PX = 65535  # a JPEG's width and height are 16-bit
+
+
 def placeholders(figures: dict[str, str]) -> dict[str, Placeholder]:
-    return {name: Placeholder(i, *svg_size_px(figures[name])) for i, name in enumerate(sorted(figures), 1)}
+    holders = {name: Placeholder(i, *svg_size_px(figures[name])) for i, name in enumerate(sorted(figures), 1)}
+    for name, p in holders.items():
+        if max(p.width_px, p.height_px) > JPEG_MAX_PX:
+            raise BuildError(f"the figure {name} is {p.width_px} x {p.height_px} px; the handbook takes figures up to {JPEG_MAX_PX} px on a side")
+    return holders
 
 
 _LENGTH = re.compile(r"^\s*([0-9.]+)\s*(mm|cm|in|pt|pc|px|)\s*$")
