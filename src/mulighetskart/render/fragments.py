@@ -51,6 +51,7 @@ from ..theme import Theme
 from .changelog import Changes, Previous, changelog_doc, compare, dated, read_previous, summary_text, tombstones
 from .journeys import route_drawing, timeline_svg
 from .map_svg import keep_subsets_in, map_svg, svg_to_png
+from .preview import PreviewStyle, sections_by_heading, site_files
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_FILE = "manifest.schema.json"
@@ -111,6 +112,7 @@ class FragmentsStyle:
     types: Annotated[dict[str, str], Doc("Norwegian name of each item type")]
     labels: Annotated[dict[str, str], Doc("wording inside fragments and the preview")]
     changelog: Annotated[dict[str, str], Doc("wording of the one-line change summary")]
+    preview_regions: Annotated[dict[str, tuple[str, ...]], Doc("preview: the region of each h2 section, by its label key (key_facts, listing, related)")]
     profile: Annotated[Literal["strict", "rich"], Doc("HTML profile: strict (what a strict CMS editor keeps) or rich (tables, dl, ids)")] = "strict"
     loc: Loc = located()
 
@@ -334,9 +336,12 @@ def plan_package(content: Content, theme: Theme, style: FragmentsStyle, assets: 
         (SCHEMA_FILE, schema),
         ("fragments.ndjson", ndjson(fragments, records)),
         ("changelog.json", json_bytes(changelog)),
-        ("preview/index.html", preview(env, site, fragments, changes, manifest, summary).encode("utf-8")),
         ("IMPORT.md", import_guide(env, style, fragments, json.loads(schema), manifest, summary).encode("utf-8")),
     ]
+    labels = {**theme.labels, **style.labels}
+    files += site_files(partial(render, env), PreviewStyle(labels, style.types, sections_by_heading(labels, style.preview_regions)), theme,
+                        fragments, records, {"language": language, "guide_title": content.guide.title, "summary_text": summary, **head},
+                        changes.removed, changes.status)
     zip_name = f"{style.package_name}.zip"
     archive = zip_bytes(files, date)
     files += [(zip_name, archive), (f"{zip_name}.sha256", f"{hashlib.sha256(archive).hexdigest()}  {zip_name}\n".encode())]
@@ -621,37 +626,6 @@ def ndjson(fragments: tuple[Fragment, ...], records: list[dict]) -> bytes:
 def standalone_page(layouts: Path, title: str, html: str, language: str = "nb", summary: str = "") -> str:
     """A fragment on its own page (<html lang>…<main><h1>), as a CMS would show it."""
     return render(environment(layouts), "wrapper.html.j2", {"title": title, "summary": summary, "html": Markup(html), "language": language}, title)
-
-
-def anchor_of(item_id: str) -> str:
-    return item_id.replace(":", "-")
-
-
-def preview_html(f: Fragment) -> str:
-    """The fragment as the preview page shows it: ids made unique, cross-links to in-page anchors."""
-    prefix = anchor_of(f.stub.id)
-    html = re.sub(r' id="([^"]+)"', lambda m: f' id="{prefix}--{m[1]}"', f.html)
-    targets = {link.href: link.target for link in f.cross_links}
-    html = re.sub(r'<a href="([^"]*)">', lambda m: f'<a href="#{anchor_of(targets[m[1]])}">' if m[1] in targets else m[0], html)
-    here = posixpath.dirname(f.stub.file)
-
-    def move(m: re.Match) -> str:
-        src = m[1]
-        return m[0] if urlsplit(src).scheme else f'src="{relative("preview/index.html", posixpath.normpath(posixpath.join(here, src)))}"'
-
-    return re.sub(r'src="([^"]*)"', move, html)
-
-
-def preview(env, site: Site, fragments, changes: Changes, manifest: dict, summary: str) -> str:
-    entries = [{
-        "id": f.stub.id, "anchor": anchor_of(f.stub.id), "title": f.stub.title, "summary": f.stub.summary, "file": f.stub.file,
-        "type_label": site.style.types[f.stub.type], "status": changes.status(f.stub.id), "html": Markup(preview_html(f)),
-    } for f in fragments]
-    return render(env, "preview.html.j2", {
-        "lb": {**site.theme.labels, **site.style.labels}, "language": manifest["language"], "guide_title": manifest["title"],
-        "export_id": manifest["export_id"], "generated_at": manifest["generated_at"], "summary_text": summary,
-        "entries": entries, "removed": list(changes.removed),
-    }, "the preview")
 
 
 def import_guide(env, style: FragmentsStyle, fragments, schema: dict, manifest: dict, summary: str) -> str:
