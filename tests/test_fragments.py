@@ -357,9 +357,14 @@ def test_goldens(package, golden):
 def test_import_guide_is_norwegian_and_lists_the_fields(package):
     text = (package / "IMPORT.md").read_text()
     assert text.startswith("# Slik importerer du fragmentpakken")
-    for field in ("`id`", "`uuid`", "`sha256`", "`date_modified`", "`cross_links`", "`tombstones`"):
+    for field in ("`id`", "`uuid`", "`sha256`", "`date_modified`", "`date_published`", "`cross_links`", "`tombstones`", "`embedded`"):
         assert field in text
     assert "mulighetskart-fragmenter.zip" in text
+    sections = re.findall(r"^## (.+)$", text, re.M)
+    assert {"Slik anbefaler vi å sette det opp", "Import i to omganger", "Fjernede elementer", "Én regel for stier"} <= set(sections)
+    assert "**Første omgang: opprett og oppdater sidene.**" in text and "**Andre omgang: lenker og bilder.**" in text
+    assert "`preview/index.html`" in text
+    assert "`p`, `a` (med `href`)" in text and "`img` (med `alt` og `src`)" in text and "`table`" not in text
 
 
 # ---- rebuilds and the changelog ----

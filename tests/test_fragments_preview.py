@@ -1,5 +1,5 @@
 """The preview as the recommended CMS set-up: a small site on disk with a navigation tree of every
-manifest item, one wireframe page template per item type, links and illustrations that work,
+manifest item (whole on the front page, the page's branch on an item page), one wireframe page template per item type, links and illustrations that work,
 the shipped fonts, and nothing of it in the fragments. In headless Chromium no page scrolls
 sideways at phone (390 px) or desktop (1280 px) width."""
 
@@ -58,18 +58,46 @@ def package(tmp_path_factory) -> Path:
     return built(tmp_path_factory, "fixture")
 
 
-def test_every_item_has_a_page_and_every_page_lists_every_item_in_tree_order(package):
+def branch_of(records: list[dict], item_id: str) -> list[str]:
+    """What an item page's navigation shows: the top level, each level on the way down with its
+    siblings, the item's children; in tree order."""
+    by_id = {r["id"]: r for r in records}
+    path, at = set(), item_id
+    while at:
+        path.add(at)
+        at = by_id[at]["parent"]
+
+    def walk(parent) -> list[str]:
+        kids = sorted((r for r in records if r["parent"] == parent), key=lambda r: r["order"])
+        return [x for r in kids for x in (r["file"], *(walk(r["id"]) if r["id"] in path else ()))]
+
+    return walk(None)
+
+
+def test_the_front_page_lists_every_item_in_tree_order_and_every_page_has_one(package):
     manifest = load(package, "manifest.json")["items"]
     pages = preview_pages(package)
     assert {p.relative_to(package / "preview").as_posix() for p in pages} == {i["file"] for i in manifest} | {"index.html"}
     order = preorder(manifest)
     assert sorted(order) == sorted(i["file"] for i in manifest), "every item is in the tree once"
-    for page in pages:
+    index = package / "preview" / "index.html"
+    nav = Nav(index.read_text(encoding="utf-8"))
+    assert [resolve(index, h) for h in nav.links] == [index.resolve(), *((package / "preview" / f).resolve() for f in order)]
+    assert resolve(index, nav.current) == index.resolve()
+
+
+def test_an_item_page_shows_its_branch_of_the_tree(package):
+    manifest = load(package, "manifest.json")["items"]
+    index = (package / "preview" / "index.html").resolve()
+    for item in manifest:
+        page = package / "preview" / item["file"]
         nav = Nav(page.read_text(encoding="utf-8"))
         targets = [resolve(page, h) for h in nav.links]
-        assert targets[0] == (package / "preview" / "index.html").resolve(), "the front page comes first"
-        assert targets[1:] == [(package / "preview" / f).resolve() for f in order], page.name
-        assert nav.current is not None and resolve(page, nav.current) == page.resolve(), f"{page.name} marks itself as current"
+        assert targets == [index, *((package / "preview" / f).resolve() for f in branch_of(manifest, item["id"]))], item["id"]
+        assert nav.current is not None and resolve(page, nav.current) == page.resolve(), f"{item['id']} marks itself as current"
+    page = package / "preview" / "offer" / "amo.html"
+    shown = {resolve(page, h).relative_to((package / "preview").resolve()).as_posix() for h in Nav(page.read_text(encoding="utf-8")).links}
+    assert "offer/arbeidstrening.html" in shown and "offer/norskopplaering.html" not in shown, "siblings open, other branches closed"
 
 
 def test_links_and_images_resolve_inside_the_package(package):

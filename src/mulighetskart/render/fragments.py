@@ -341,7 +341,7 @@ def plan_package(content: Content, theme: Theme, style: FragmentsStyle, assets: 
     labels = {**theme.labels, **style.labels}
     files += site_files(partial(render, env), PreviewStyle(labels, style.types, sections_by_heading(labels, style.preview_regions)), theme,
                         fragments, records, {"language": language, "guide_title": content.guide.title, "summary_text": summary, **head},
-                        changes.removed, changes.status)
+                        changes.removed, changes.status, memo)
     zip_name = f"{style.package_name}.zip"
     archive = zip_bytes(files, date)
     files += [(zip_name, archive), (f"{zip_name}.sha256", f"{hashlib.sha256(archive).hexdigest()}  {zip_name}\n".encode())]
@@ -637,8 +637,18 @@ def import_guide(env, style: FragmentsStyle, fragments, schema: dict, manifest: 
         "guide_title": manifest["title"], "export_id": manifest["export_id"], "generated_at": manifest["generated_at"], "summary_text": summary,
         "counts": f"{len(fragments)} fragmenter", "fragment_url": style.fragment_url, "example_file": example, "zip_name": f"{style.package_name}.zip",
         "top_fields": described(schema["properties"]), "item_fields": described(schema["$defs"]["item"]["properties"]),
-        "asset_fields": described(schema["$defs"]["asset"]["properties"]),
+        "asset_fields": described(schema["$defs"]["asset"]["properties"]), "allowed": allowed_html(style.html),
     }, "IMPORT.md")
+
+
+def allowed_html(profile: Profile) -> str:
+    """'`p`, `a` (med `href`), …' for IMPORT.md, from the profile itself."""
+    def one(tag: str) -> str:
+        attrs = sorted(profile.attributes.get(tag, ()))
+        return f"`{tag}`" + (f" (med {' og '.join(f'`{a}`' for a in attrs)})" if attrs else "")
+
+    names = [one(t) for t in sorted(profile.tags, key=lambda t: (t[0] != "p", t))]
+    return ", ".join(names[:-1]) + " og " + names[-1]
 
 
 def zip_bytes(files: list[tuple[str, bytes]], date: str) -> bytes:

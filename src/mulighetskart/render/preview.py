@@ -1,7 +1,9 @@
 """The fragment package's preview: the recommended set-up of the guide in a CMS, as a small site.
 
-One page per manifest item at preview/<its file>, a navigation tree in the manifest's parent
-and order on every page, and per item type a page template that draws the fragment inside a
+One page per manifest item at preview/<its file>; the navigation tree in the manifest's parent
+and order: whole on the front page (every item), and on an item page as a CMS shows it (the
+top level, the branch down to the page with the siblings on the way, the page's children),
+so a page's size does not grow with the whole guide. Per item type a page template that draws the fragment inside a
 plain wireframe: each region (title, ingress, key facts, body, illustration, related links,
 "sist oppdatert") is framed and named. Links between fragments go to their preview pages,
 images to the package's own files. The look (fonts, theme colours, wording, which section
@@ -20,6 +22,7 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 from markupsafe import Markup
 
+from ..memo import NO_MEMO, Memo
 from ..theme import Theme
 
 FOLDER = "preview"
@@ -105,24 +108,39 @@ def tree(records: list[dict]) -> list[dict]:
     return [node(r) for r in sorted(children.get(None, []), key=lambda c: c["order"])]
 
 
-def web_fonts(theme: Theme, text: str) -> list[tuple[str, bytes]]:
+def branch(nodes: list[dict], current: str) -> list[dict]:
+    """The tree as an item page shows it: every level on the way to `current` with its
+    siblings, and `current`'s children; other branches closed."""
+    def on_path(n: dict) -> bool:
+        return n["id"] == current or any(on_path(c) for c in n["children"])
+
+    return [{**n, "children": branch(n["children"], current) if on_path(n) else []} for n in nodes]
+
+
+def web_fonts(theme: Theme, text: str, memo: Memo = NO_MEMO) -> list[tuple[str, bytes]]:
     """The shipped fonts as WOFF2, cut down to the characters the preview shows (small, and the
     same bytes for the same text: no timestamp is recalculated)."""
+    chars = "".join(sorted({*text, *map(chr, range(0x20, 0x7F))}))
     out = []
-    chars = {ord(c) for c in text} | set(range(0x20, 0x7F))
     for style in FONT_STYLES:
-        font = TTFont(theme.font_path(style), recalcTimestamp=False)
-        options = subset.Options()
-        options.flavor = "woff2"
-        options.layout_features = ["kern", "liga"]
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=chars)
-        subsetter.subset(font)
-        buf = io.BytesIO()
-        font.flavor = "woff2"
-        font.save(buf)
-        out.append((f"{FOLDER}/fonts/{Path(theme.fonts.__dict__[style]).stem}.woff2", buf.getvalue()))
+        path = theme.font_path(style)
+        data = memo.get("preview-font", lambda path=path: woff2_subset(path, chars), path.read_bytes(), chars)
+        out.append((f"{FOLDER}/fonts/{path.stem}.woff2", data))
     return out
+
+
+def woff2_subset(path: Path, chars: str) -> bytes:
+    font = TTFont(path, recalcTimestamp=False)
+    options = subset.Options()
+    options.flavor = "woff2"
+    options.layout_features = ["kern", "liga"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes={ord(c) for c in chars})
+    subsetter.subset(font)
+    buf = io.BytesIO()
+    font.flavor = "woff2"
+    font.save(buf)
+    return buf.getvalue()
 
 
 @dataclass(frozen=True)
@@ -139,26 +157,27 @@ def sections_by_heading(labels: dict[str, str], placing: dict[str, list[str]]) -
     return {labels[key]: region for region, keys in placing.items() for key in keys if key in labels}
 
 
-def site_files(render, style: PreviewStyle, theme: Theme, fragments, records: list[dict], head: dict, removed, status) -> list[tuple[str, bytes]]:
+def site_files(render, style: PreviewStyle, theme: Theme, fragments, records: list[dict], head: dict, removed, status,
+               memo: Memo = NO_MEMO) -> list[tuple[str, bytes]]:
     """Every page of the preview, its stylesheet and its fonts. `render(template, context, what)`
     renders a template of layouts/fragments/."""
     pages = {r["file"]: page_file(r["file"]) for r in records}
     nav = tree(records)
-    common = {"lb": style.labels, "types": style.types, "nav": nav, **head}
+    common = {"lb": style.labels, "types": style.types, **head}
     files = []
     for f, r in zip(fragments, records, strict=True):
         here = page_file(r["file"])
         found = regions(blocks(linked(f.html, here, pages), style.sections))
         page = {**r, "type_label": style.types[r["type"]], "status": status(r["id"])}
-        html = render(f"preview/{r['type']}.html.j2", {**common, "here": here, "current": r["id"], "page": page, "regions": found,
+        html = render(f"preview/{r['type']}.html.j2", {**common, "nav": branch(nav, r["id"]), "here": here, "current": r["id"], "page": page, "regions": found,
                                                       "root": relative(here, FOLDER + "/index.html"), "css": relative(here, FOLDER + "/preview.css"),
                                                       "href": lambda target, here=here: relative(here, target)}, f"the preview of {r['id']}")
         files.append((here, html.encode("utf-8")))
     index = f"{FOLDER}/index.html"
     top = [r for r in records if r["parent"] is None]
-    html = render("preview/index.html.j2", {**common, "here": index, "current": None, "top": top, "removed": removed,
+    html = render("preview/index.html.j2", {**common, "nav": nav, "here": index, "current": None, "top": top, "removed": removed,
                                             "root": "index.html", "css": "preview.css", "href": lambda target: relative(index, target)}, "the preview")
     files.append((index, html.encode("utf-8")))
     css = render("preview/preview.css.j2", {"colour": theme.colour, "fonts": theme.fonts}, "the preview stylesheet")
-    text = "".join(data.decode("utf-8") for _, data in files)
-    return [*files, (f"{FOLDER}/preview.css", css.encode("utf-8")), *web_fonts(theme, re.sub(r"<[^>]+>", " ", text))]
+    text = "".join({c for _, data in files for c in re.sub(r"<[^>]+>", " ", data.decode("utf-8"))})
+    return [*files, (f"{FOLDER}/preview.css", css.encode("utf-8")), *web_fonts(theme, text, memo)]
