@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import os
-import posixpath
 import re
 import subprocess
 import unicodedata
@@ -527,11 +526,6 @@ _NORDIC = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o"
 def slugify(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text.translate(_NORDIC)).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-
-
-def relative(from_file: str, to_file: str) -> str:
-    """`to_file` (a package path) as a link from the page at `from_file` (the preview's pages)."""
-    return posixpath.relpath(to_file, posixpath.dirname(from_file) or ".")
 
 
 class _Refs(HTMLParser):
