@@ -43,7 +43,7 @@ ALLOWED_TAGS = RICH_TAGS
 ALLOWED_ATTRIBUTES = RICH_ATTRIBUTES
 
 
-@cache
+@cache  # one parser: it keeps no state between documents
 def _md() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 
