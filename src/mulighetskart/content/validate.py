@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import ContentError, Pos, Problem
 from ..memo import NO_MEMO, Memo
+from ..output_names import persona_stems, shared_stems
 from .convert import INVALID, Collector, Converter, node_pos, suggest
 from .load import RawFile, read_yaml
 from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, Content, Offer, Persona
@@ -166,6 +167,7 @@ def _check_semantics(c: Content, out: Collector) -> None:
     for p in c.personas:
         _check_journey(p, out)
     _check_cefr(c, out)
+    _check_output_names(c.personas, out)
     visited = {oid for p in c.personas for ph in p.journey for oid in ph.offers}
     reachable = _reachable(c, visited)
     for o in c.offers:
@@ -208,6 +210,18 @@ def _check_journey(p: Persona, out: Collector) -> None:
         if prev is not None and not prev.transition.strip():
             out.warning(prev.loc.at, f"phase {i - 1} of '{p.id}' has no transition note", "say what happens in the move to the next phase")
         prev = ph
+
+
+def _check_output_names(personas, out: Collector) -> None:
+    """A persona id must not be the name of a file made for something else: the build would
+    refuse to write it twice (or overwrite one output with another)."""
+    taken = {stem: f"the {what}" for stem, what in shared_stems().items()}
+    for p in personas:
+        taken |= {stem: f"{p.id}'s {what}" for stem, what in persona_stems(p.id).items() if stem != p.id}
+    for p in sorted(personas, key=lambda p: p.loc.at):
+        if p.id in taken:
+            out.error(p.loc.of("id"), f"persona id '{p.id}' is the file name of {taken[p.id]} (journeys/{p.id}.svg)",
+                      "choose another id; the journeys are written as <id>.svg, <id>-rute.svg and alle-reiser.svg")
 
 
 def _check_cefr(c: Content, out: Collector) -> None:

@@ -45,6 +45,7 @@ from ..layout.map import PT, MapLayout, layout_map
 from ..layout.routes import Journey, Key, KeyEntry, Mark, RouteStyle, Station, layout_key, plan_routes
 from ..layout.text import TextMeasure
 from ..memo import NO_MEMO, Memo
+from ..output_names import ALL_ROUTES, route_stem
 from ..publish import Writer
 from ..target import Job, Target, build_date
 from ..theme import Theme
@@ -55,7 +56,6 @@ from .map_svg import map_style, render_svg
 from .rasterise import png_key, svg_to_png, tool_version
 
 INSTALL_GRAPHVIZ = "install with: apt-get install graphviz (Debian/Ubuntu) or brew install graphviz (macOS)"
-ALL_ROUTES = "alle-reiser"
 # Makes the route views' elements; unchecked, as svgwrite otherwise validates every attribute
 # of an element made on its own (a quarter of a second per build).
 SVG = svgwrite.Drawing(debug=False)
@@ -192,7 +192,7 @@ def run(job: Job, out: Writer) -> None:
 def _route_views(content: Content, theme: Theme, base: MapBase) -> Iterator[tuple[str, RouteView]]:
     """(file stem, view): one route map per persona, then all of them together."""
     for p in content.personas:
-        yield f"{p.id}-rute", _route_view(content, theme, p, base)
+        yield route_stem(p.id), _route_view(content, theme, p, base)
     yield ALL_ROUTES, _all_routes_view(content, theme, base)
 
 
