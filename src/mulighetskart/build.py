@@ -55,7 +55,7 @@ def build(opts: BuildOptions) -> BuildResult:
     memo = Memo(opts.cache / "render", fresh=opts.clean)
     targets = [load_target(name) for name in (opts.only or NAMES)]
     theme, problems = read_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories},
-                                 parsed=parsed_nodes(opts.cache / "content", opts.clean))
+                                 parsed=parsed_nodes(opts.cache / "content", opts.clean), language=loaded.content.guide.language)
     warnings = (*loaded.warnings, *check_targets(targets, loaded.content, theme, problems, opts.strict))
     date = build_date(loaded.content)
     fonts = theme.font_path().parent

@@ -7,6 +7,7 @@ resolved, journeys in time order, and warnings about loose ends.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from ..memo import NO_MEMO, Memo
 from ..output_names import persona_stems, shared_stems
 from .convert import INVALID, Collector, Converter, node_pos, suggest
 from .load import RawFile, read_yaml
-from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, Content, Offer, Persona
+from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, Content, Defaults, LanguageRequirement, Offer, Persona
 
 
 @dataclass(frozen=True)
@@ -113,13 +114,21 @@ def _assemble(parts: dict, items: dict, raw: dict) -> Content | None:
         categories=tuple(sorted(parts["categories.yaml"].categories, key=lambda c: (c.order, c.id))),
         actors=parts["actors.yaml"].actors,
         financing=parts["financing.yaml"].financing,
-        offers=tuple(sorted(items["offers"], key=lambda o: o.id)),
+        offers=tuple(sorted((_with_defaults(o, parts["guide.yaml"].defaults) for o in items["offers"]), key=lambda o: o.id)),
         personas=tuple(sorted(items["personas"], key=lambda p: p.id)),
         terms=glossary.terms,
         cefr=glossary.cefr,
         sources=parts["sources.yaml"].sources,
         inputs_sha256=digest.hexdigest(),
     )
+
+
+def _with_defaults(o: Offer, defaults: Defaults) -> Offer:
+    """What a silent offer is taken to say, as the guide's defaults have it."""
+    lang = o.language
+    if defaults.language_requirement and not (lang.level or lang.note):
+        lang = LanguageRequirement(note=defaults.language_requirement, loc=defaults.loc)
+    return o if lang is o.language else dataclasses.replace(o, language=lang)
 
 
 def _ids(parts: dict, items: dict) -> dict[str, list]:

@@ -214,6 +214,7 @@ class Handbook:
     sources: tuple[tuple[str, str, str], ...]  # anchor, citation, url
     index: tuple[tuple[str, tuple[Ref, ...]], ...]  # first letter, offers
     toc: tuple[TocEntry, ...]
+    language: str = "nb"  # the guide's: html lang, so PDF /Lang and hyphenation follow
 
 
 PartKind = Literal["cover", "toc", "front", "map", "chapter", "offer", "financing", "matrix",
@@ -313,6 +314,7 @@ def plan_handbook(content: Content, theme: Theme, style: HandbookStyle, date: dt
         sources=tuple((source_anchor(s.id), citation(s), s.url or "") for s in content.sources),
         index=offer_index(content),
         toc=table_of_contents(lb, chapters, personas, content),
+        language=guide.language,
     )
 
 
@@ -345,12 +347,12 @@ def offer_facts(content: Content, lb: Labels, offer: Offer) -> tuple[Fact, ...]:
     """The Nøkkelinformasjon box, in the order IMDi's offer pages use."""
     rights = lb(f"rights.{offer.rights}") + (f". {offer.rights_note}" if offer.rights_note else "")
     lang = offer.language
-    language = ". ".join(x for x in (lang.level or "", lang.note) if x) or lb("no_language_requirement")
+    language = ". ".join(x for x in (lang.level or "", lang.note) if x)  # left out when the content is silent
     facts = [
         Fact(lb("responsible"), ", ".join(content.actor(a).name for a in offer.actors)),
         Fact(lb("target_group"), offer.target_group),
         Fact(lb("rights"), rights),
-        Fact(lb("language"), language),
+        *([Fact(lb("language"), language)] if language else []),
         Fact(lb("duration"), offer.duration),
     ]
     if offer.holds:

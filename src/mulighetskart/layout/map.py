@@ -76,7 +76,7 @@ class MapColours:
 @dataclass(frozen=True)
 class ConnectorStyle:
     show: Annotated[bool, Doc("draw leads_to connectors at all")]
-    categories: Annotated[tuple[str, ...], Doc("draw leads_to between offers of these categories; empty = all")]
+    categories: Annotated[tuple[str, ...], Doc("draw leads_to between offers of categories with these colour tokens; empty = all")]
     reduce: Annotated[bool, Doc("leave out a→c when a→b→c is drawn (fewer lines, same reachability)")]
     which: Annotated[Literal["all", "rising", "across"], Doc(
         "all leads_to; rising: only up a level or into another category; across: only into another category")]
@@ -104,7 +104,7 @@ class MapText:
     zone_livelihood: str
     zone_goal: str
     updated: str
-    desc: Annotated[str, Doc("root <desc>; {offers} and {lanes} are filled in")]
+    desc: Annotated[str, Doc("root <desc>; {title}, {offers} and {lanes} are filled in")]
     months: tuple[str, ...]
     actor_kinds: dict[str, str]
     loc: Loc = located()
@@ -116,7 +116,6 @@ class MapStyle:
 
     arrangement: Literal["lanes", "columns"]
     paper: Literal["A3", "A2"]
-    offer_href: Annotated[str, Doc("link of each offer box; {id} is replaced by the offer id")]
     embed_fonts: bool
     png_width: int
     margin: Mm
@@ -475,7 +474,7 @@ def _groups(ctx: _Ctx, cat: Category) -> list[tuple[str, str, list[Offer]]]:
 
 
 def _weights(ctx: _Ctx, cats: list[Category]) -> list[float]:
-    return [max(ctx.style.weights.get(c.id, 1.0), 0.05) for c in cats]
+    return [max(ctx.style.weights.get(c.colour, 1.0), 0.05) for c in cats]  # by colour token: a theme names no content ids
 
 
 def _shares(total: float, weights: list[float], gap: float) -> list[float]:
@@ -1042,17 +1041,17 @@ def _legend(ctx: _Ctx) -> _Parts:
 
 
 def _zone_items(ctx: _Ctx) -> list[tuple[str, str, str]]:
-    s = ctx.style
+    s, own = ctx.style, ctx.content.guide.legend  # the guide's own words first, the theme's plain names else
     start, lanes, livelihood = (_categories(ctx, z) for z in ("start", "lane", "livelihood"))
     items = []
     if start:
-        items.append(("fill", start[0].id, s.text.zone_start))
+        items.append(("fill", start[0].id, own.start or s.text.zone_start))
     if lanes:
-        items.append(("stack", " ".join(c.id for c in lanes), s.text.zone_lanes))
+        items.append(("stack", " ".join(c.id for c in lanes), own.lanes or s.text.zone_lanes))
     if livelihood:
-        items.append(("fill", livelihood[0].id, s.text.zone_livelihood))
+        items.append(("fill", livelihood[0].id, own.livelihood or s.text.zone_livelihood))
     if ctx.content.guide.goals:
-        items.append(("goal", "", s.text.zone_goal))
+        items.append(("goal", "", own.goal or s.text.zone_goal))
     return items
 
 
@@ -1090,7 +1089,8 @@ def _connectors(ctx: _Ctx, parts: _Parts, width: float, height: float) -> tuple[
     cs = ctx.style.connectors
     if not cs.show:
         return (), ()
-    allowed = set(cs.categories)
+    allowed = set(cs.categories)  # colour tokens
+    token = {c.id: c.colour for c in ctx.content.categories}
     offers = {o.id: o for o in ctx.content.offers}
     boxes = parts.boxes
     pairs = []
@@ -1100,7 +1100,7 @@ def _connectors(ctx: _Ctx, parts: _Parts, width: float, height: float) -> tuple[
                 continue
             if boxes[o.id].kind != "offer" or boxes[target].kind != "offer":
                 continue
-            if allowed and not (o.category in allowed and offers[target].category in allowed):
+            if allowed and not (token.get(o.category) in allowed and token.get(offers[target].category) in allowed):
                 continue
             if not _wanted(ctx, cs.which, o, offers[target]):
                 continue

@@ -235,7 +235,7 @@ def without_fonts(svg: str) -> str:
 def _timeline_svg(content: Content, theme: Theme, style: JourneysStyle, persona: Persona, source: str, fonts: str, memo: Memo) -> str:
     svg = run_dot(source, persona.id, memo, [theme.font_path("regular").parent])
     title = style.labels.timeline_title.format(name=persona.name)
-    return with_root_title(svg, f"{persona.id}-timeline", title, journey_text(content, theme, persona), fonts)
+    return with_root_title(svg, f"{persona.id}-timeline", title, journey_text(content, theme, persona), fonts, theme.language)
 
 
 def run_dot(source: str, what: str, memo: Memo = NO_MEMO, font_dirs: Sequence[Path] = ()) -> str:
@@ -263,13 +263,13 @@ def _dot(exe: str, source: str, what: str, font_dirs: Sequence[Path]) -> str:
     return done.stdout.decode("utf-8")
 
 
-def with_root_title(svg: str, ref: str, title: str, paragraphs: Sequence[str], font_css: str = "") -> str:
+def with_root_title(svg: str, ref: str, title: str, paragraphs: Sequence[str], font_css: str = "", lang: str = "nb") -> str:
     """Give the root <svg> a direct-child <title> and <desc> (dot nests its title in a <g>),
     which WeasyPrint and screen readers read; label the image by them; embed the fonts."""
     tag = ROOT_TAG.search(svg)
     if tag is None:
         raise BuildError(f"Graphviz gave no SVG for '{ref}'")
-    opening = tag.group(0)[:-1] + f' xml:lang="nb" role="img" aria-labelledby={quoteattr(f"{ref}-title {ref}-desc")}>'
+    opening = tag.group(0)[:-1] + f' xml:lang={quoteattr(lang)} role="img" aria-labelledby={quoteattr(f"{ref}-title {ref}-desc")}>'
     head = (f"\n<title id={quoteattr(ref + '-title')}>{escape(title)}</title>"
             f"\n<desc id={quoteattr(ref + '-desc')}>{escape(chr(10).join(paragraphs))}</desc>")
     if font_css:
@@ -341,7 +341,7 @@ class MapBase:
         fonts = font_css(content, theme, style, memo)
         if fonts:  # one set of @font-face rules for the map's text and ours: a second set would shadow the first
             mstyle = dataclasses.replace(mstyle, embed_fonts=False)
-        drawing = _plain(ET.fromstring(render_svg(layout, content, theme, mstyle, mstyle.offer_href, date, memo)))
+        drawing = _plain(ET.fromstring(render_svg(layout, content, theme, mstyle, content.guide.offer_url, date, memo)))
         box = _view_box(drawing)
         for name, value in zip(("x", "y", "width", "height"), box, strict=True):
             drawing.set(name, _n(value))
@@ -547,7 +547,7 @@ def route_document(theme: Theme, base: MapBase, view: RouteView, map_: bool = Tr
     width, height = w + style.key_width + 2 * style.margin, max(h, view.key.bottom + style.margin - y)
     doc = svgwrite.Drawing(size=(f"{_n(width)}mm", f"{_n(height)}mm"), viewBox=f"{_n(x)} {_n(y)} {_n(width)} {_n(height)}", debug=False)
     root = doc.get_xml()
-    for name, value in (("xmlns:inkscape", INKSCAPE), ("xml:lang", "nb"), ("role", "img"), ("aria-labelledby", f"{view.ref}-title {view.ref}-desc")):
+    for name, value in (("xmlns:inkscape", INKSCAPE), ("xml:lang", theme.language), ("role", "img"), ("aria-labelledby", f"{view.ref}-title {view.ref}-desc")):
         root.set(name, value)
     for i, (tag, text) in enumerate((("title", view.title), ("desc", "\n".join(view.paragraphs)))):
         root.insert(i, ET.Element(tag, id=f"{view.ref}-{tag}"))
@@ -605,7 +605,7 @@ def _sprite(theme: Theme, base: MapBase, view: RouteView, rects: Sequence[sprite
     pixels, so each piece is drawn as in the whole drawing. A piece draws the lines and the
     badges and key it meets (drawn in every piece, their text would cost most of the time)."""
     x, y = base.box[:2]
-    root = ET.Element("svg", {"xmlns": SVG_NS, "xmlns:xlink": XLINK, "xmlns:inkscape": INKSCAPE, "xml:lang": "nb",
+    root = ET.Element("svg", {"xmlns": SVG_NS, "xmlns:xlink": XLINK, "xmlns:inkscape": INKSCAPE, "xml:lang": theme.language,
                               "width": str(size[0]), "height": str(size[1]), "viewBox": f"0 0 {size[0]} {size[1]}"})
     defs = ET.SubElement(root, "defs")
     if base.fonts:
