@@ -182,7 +182,8 @@ def render_svg(layout: MapLayout, content: Content, theme: Theme, style: MapStyl
     palette = Palette.of(style, theme, content)
     dwg = svgwrite.Drawing(size=(f"{_n(layout.width)}mm", f"{_n(layout.height)}mm"), viewBox=f"0 0 {_n(layout.width)} {_n(layout.height)}",
                            profile="full", debug=False)
-    dwg.attribs.update({"xmlns:inkscape": INKSCAPE, "xml:lang": content.guide.language, "lang": content.guide.language, "font-family": f"{theme.fonts.family}, sans-serif"})
+    lang = content.guide.language
+    dwg.attribs.update({"xmlns:inkscape": INKSCAPE, "xml:lang": lang, "lang": lang, "font-family": f"{theme.fonts.family}, sans-serif"})
     dwg.set_desc(f"{style.text.title} – {content.guide.title}", map_description(content, style, date))
     if style.embed_fonts:
         dwg.defs.add(dwg.style(font_face_css(theme, used_text(layout), memo)))
