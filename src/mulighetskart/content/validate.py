@@ -19,6 +19,7 @@ from ..output_names import persona_stems, shared_stems
 from .convert import INVALID, Collector, Converter, node_pos, suggest
 from .load import RawFile, read_yaml
 from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, Content, Defaults, LanguageRequirement, Offer, Persona
+from .overlay import apply, read_overlay
 
 
 @dataclass(frozen=True)
@@ -27,18 +28,23 @@ class Loaded:
     warnings: tuple[Problem, ...]
 
 
-def load_content(root: Path | str, strict: bool = False, parsed: Memo = NO_MEMO) -> Loaded:
+def load_content(root: Path | str, strict: bool = False, parsed: Memo = NO_MEMO, edition: Path | str | None = None) -> Loaded:
     """The validated guide, or ContentError listing every problem (warnings too if strict);
-    `parsed` keeps each file's YAML nodes between builds."""
+    `parsed` keeps each file's YAML nodes between builds; `edition`: a local edition's folder,
+    laid over the content before it is validated (overlay.py)."""
     root = Path(root)
     out = Collector()
     if not root.is_dir():
         out.error(Pos(str(root)), "content folder not found", "pass --content DIR")
         raise ContentError(out.problems)
     raw = _read_all(root, out, parsed)
+    overlay = read_overlay(Path(edition), out, parsed) if edition is not None else None
     parts = {name: _convert(raw.get(name), cls, out) for name, cls in COLLECTION_FILES.items()}
     items = {d: [_convert(f, cls, out) for f in _item_files(raw, d)] for d, cls in ITEM_DIRS.items()}
     items = {d: [i for i in lst if i is not None] for d, lst in items.items()}
+    if overlay is not None:
+        parts, items = apply(overlay, parts, items, out)
+        raw = {**raw, **overlay.raw}
     for d in ITEM_DIRS:
         _check_stems(items[d], out)
     content = _assemble(parts, items, raw)

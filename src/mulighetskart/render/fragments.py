@@ -51,8 +51,6 @@ from .rasterise import svg_to_png
 SCHEMA_VERSION = "1.0"
 SCHEMA_FILE = "manifest.schema.json"
 TYPES = ("category", "offer", "persona", "financing", "page")
-# The namespace of every item uuid; changing it would make a CMS see every item as new.
-ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://www.imdi.no/mulighetskart/")
 MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 WEB_SCHEMES = ("http", "https", "mailto")
 CHANGELOG_WORDS = ("line", "changed", "added_one", "added_many", "removed", "nothing", "first")
@@ -303,7 +301,8 @@ def plan_package(content: Content, theme: Theme, style: FragmentsStyle, assets: 
     fragments = tuple(render_fragment(env, site, stub, memo) for stub in stubs)
     language = content.guide.language
     stamp = f"{date}T00:00:00Z"
-    records = [record(f, language) for f in fragments]
+    space = namespace(content.guide.url)
+    records = [record(f, language, space) for f in fragments]
     changes = compare(records, previous)
     records = dated(records, previous, changes, stamp)
     export_id = f"{style.package_name}-{date.replace('-', '')}-{_digest(records)[:12]}"
@@ -323,7 +322,7 @@ def plan_package(content: Content, theme: Theme, style: FragmentsStyle, assets: 
     files += [
         ("manifest.json", _json(manifest)),
         (SCHEMA_FILE, schema),
-        ("fragments.ndjson", ndjson(fragments, language)),
+        ("fragments.ndjson", ndjson(fragments, language, space)),
         ("changelog.json", json_bytes(changelog)),
         ("preview/index.html", preview(env, site, fragments, changes, manifest, summary).encode("utf-8")),
         ("IMPORT.md", import_guide(env, style, fragments, json.loads(schema), manifest, summary).encode("utf-8")),
@@ -368,8 +367,15 @@ def persona_relations(p) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def item_uuid(item_id: str) -> str:
-    return str(uuid.uuid5(ID_NAMESPACE, item_id))
+def namespace(guide_url: str) -> uuid.UUID:
+    """The namespace of every item uuid: the guide's own address, so two guides (or a local
+    edition and the national guide) never share a uuid. Changing the address would make a
+    CMS see every item as new."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, guide_url)
+
+
+def item_uuid(item_id: str, space: uuid.UUID) -> str:
+    return str(uuid.uuid5(space, item_id))
 
 
 # ---- HTML ----
@@ -564,10 +570,10 @@ def classify_links(stub: Stub, html: str, files: dict[str, str], asset_files: se
 
 # ---- manifest, ndjson, preview, import guide, zip ----
 
-def record(f: Fragment, language: str) -> dict:
+def record(f: Fragment, language: str, space: uuid.UUID) -> dict:
     s = f.stub
     return {
-        "id": s.id, "uuid": item_uuid(s.id), "type": s.type, "slug": s.slug, "title": s.title, "summary": s.summary,
+        "id": s.id, "uuid": item_uuid(s.id, space), "type": s.type, "slug": s.slug, "title": s.title, "summary": s.summary,
         "language": language, "file": s.file, "sha256": f.sha256, "date_modified": None, "parent": s.parent, "order": s.order,
         "relations": list(s.relations),
         "assets": [{"file": a.file, "media_type": a.media_type, "sha256": a.sha256, "role": a.role, "alt": a.alt, "caption": a.caption} for a in f.assets],
@@ -586,9 +592,9 @@ def _digest(records: list[dict]) -> str:
     return hashlib.sha256(json.dumps(stable, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def ndjson(fragments: tuple[Fragment, ...], language: str) -> bytes:
+def ndjson(fragments: tuple[Fragment, ...], language: str, space: uuid.UUID) -> bytes:
     lines = [
-        json.dumps({"id": f.stub.id, "uuid": item_uuid(f.stub.id), "type": f.stub.type, "title": f.stub.title, "language": language,
+        json.dumps({"id": f.stub.id, "uuid": item_uuid(f.stub.id, space), "type": f.stub.type, "title": f.stub.title, "language": language,
                     "file": f.stub.file, "html": f.html, "sha256": f.sha256}, ensure_ascii=False)
         for f in fragments
     ]
