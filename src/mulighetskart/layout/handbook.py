@@ -79,6 +79,7 @@ class HandbookStyle:
     type: TypeSizes
     month_names: Annotated[tuple[str, ...], MinLen(12)]
     labels: dict[str, str]
+    date_format: Annotated[str, Doc("how a date is written, with {day}, {month} and {year}")] = "{day}. {month} {year}"
     loc: Loc = located()
 
 
@@ -299,7 +300,7 @@ def plan_handbook(content: Content, theme: Theme, style: HandbookStyle, date: dt
         subtitle=guide.subtitle,
         edition=guide.edition,
         date_iso=date.isoformat(),
-        date_text=f"{date.day}. {style.month_names[date.month - 1]} {date.year}",
+        date_text=style.date_format.format(day=date.day, month=style.month_names[date.month - 1], year=date.year),
         publisher=guide.publisher,
         cover_colour=theme.colour(style.cover_colour),
         cover_ink=readable_on(theme.colour(style.cover_colour), theme),

@@ -107,6 +107,7 @@ class MapText:
     desc: Annotated[str, Doc("root <desc>; {title}, {offers} and {lanes} are filled in")]
     months: tuple[str, ...]
     actor_kinds: dict[str, str]
+    date: Annotated[str, Doc("how a date is written, with {day}, {month} and {year}")] = "{day}. {month} {year}"
     loc: Loc = located()
 
 
@@ -389,9 +390,9 @@ def _bottom_of(parts: _Parts) -> float:
 # --- title block -------------------------------------------------------------------------------
 
 
-def date_text(date: dt.date, months: tuple[str, ...]) -> str:
-    """'26. november 2026'."""
-    return f"{date.day}. {months[date.month - 1]} {date.year}"
+def date_text(date: dt.date, months: tuple[str, ...], pattern: str = "{day}. {month} {year}") -> str:
+    """'26. november 2026' (or as `pattern` has it)."""
+    return pattern.format(day=date.day, month=months[date.month - 1], year=date.year)
 
 
 def _title_block(ctx: _Ctx, width: float, date: dt.date) -> _Parts:
@@ -399,7 +400,7 @@ def _title_block(ctx: _Ctx, width: float, date: dt.date) -> _Parts:
     s, g = ctx.style, ctx.content.guide
     m = s.margin
     parts = _Parts()
-    meta_lines = (g.edition, f"{s.text.updated} {date_text(date, s.text.months)}", g.publisher)
+    meta_lines = (g.edition, f"{s.text.updated} {date_text(date, s.text.months, s.text.date)}", g.publisher)
     meta = ctx.block(meta_lines, width - m, m, ctx.size("meta"), "regular", "meta", "paper", anchor="end")
     legend = _legend(ctx)
     legend_w = max((r.right for r in _rects(legend)), default=0.0)

@@ -237,7 +237,7 @@ def map_description(content: Content, style: MapStyle, date: dt.date) -> str:
     goals = ", ".join(g.title for g in content.guide.goals)
     if goals:
         parts.append(f"{style.text.goal}: {goals}.")
-    parts.append(f"{content.guide.edition}, {style.text.updated.lower()} {date_text(date, style.text.months)}.")
+    parts.append(f"{content.guide.edition}, {style.text.updated.lower()} {date_text(date, style.text.months, style.text.date)}.")
     return " ".join(parts)
 
 
