@@ -124,11 +124,12 @@ def new(kind: str, id: str, category: str | None, content: Path, layouts: Path) 
 
 @main.command()
 @CONTENT
+@EDITION
 @click.option("--offline", is_flag=True, help="Check syntax and duplicates only; ask no server.")
 @click.option("--cache", type=click.Path(path_type=Path), default=Path(".cache/links.json"), show_default=True, help="Where results are kept.")
 @click.option("--max-age", type=float, default=7.0, show_default=True, help="Days a cached result stays valid.")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for each server.")
-def links(content: Path, offline: bool, cache: Path, max_age: float, timeout: float) -> None:
+def links(content: Path, edition: Path | None, offline: bool, cache: Path, max_age: float, timeout: float) -> None:
     """Check every external link and report broken ones at their file:line:col.
 
     Example: mulighetskart links --offline
@@ -137,7 +138,7 @@ def links(content: Path, offline: bool, cache: Path, max_age: float, timeout: fl
     from .errors import ContentError
     from .links import check_online, link_uses, offline_problems
 
-    uses = link_uses(load_content(content).content)
+    uses = link_uses(load_content(content, edition=edition).content)
     problems = offline_problems(uses)
     if not offline:
         problems += check_online(uses, cache, max_age * 86400, timeout)
@@ -150,12 +151,13 @@ def links(content: Path, offline: bool, cache: Path, max_age: float, timeout: fl
 
 @main.command()
 @CONTENT
+@EDITION
 @LAYOUTS
 @click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True, help="Output folder to build and serve.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port (0 picks a free one).")
 @ONLY
-def serve(content: Path, layouts: Path, out: Path, host: str, port: int, only: tuple[str, ...]) -> None:
+def serve(content: Path, edition: Path | None, layouts: Path, out: Path, host: str, port: int, only: tuple[str, ...]) -> None:
     """Build, serve OUT on localhost, rebuild on every change and reload the page.
 
     Example: mulighetskart serve --port 8000
@@ -164,6 +166,6 @@ def serve(content: Path, layouts: Path, out: Path, host: str, port: int, only: t
     from .serve import serve as run_serve
 
     try:
-        run_serve(BuildOptions(content, layouts, out, only), host, port, log=lambda msg: click.echo(msg, err=True))
+        run_serve(BuildOptions(content, layouts, out, only, edition=edition), host, port, log=lambda msg: click.echo(msg, err=True))
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
