@@ -129,3 +129,38 @@ def test_the_edition_builds_into_its_own_folder_by_default(tmp_path, monkeypatch
     assert result.exit_code == 0, result.output
     assert (tmp_path / "output-eksempelvik" / "map" / "mulighetskart.svg").is_file()
     assert not (tmp_path / "output").exists()
+
+
+def test_its_logo_is_on_the_handbook_cover_with_its_name(built):
+    import pikepdf
+
+    folder = built / "handbook"
+    assert (folder / "logo.png").read_bytes() == (EXAMPLE / "logo.png").read_bytes()
+    for name in ("handbok-trykk.pdf", "handbok-skjerm.pdf"):
+        done = subprocess.run(["qpdf", "--check", str(folder / name)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        listing = subprocess.run(["pdfimages", "-f", "1", "-l", "1", "-list", str(folder / name)], capture_output=True, check=True, text=True).stdout
+        [row] = [r.split() for r in listing.splitlines()[2:] if r.split()[2] == "image"]
+        assert min(float(row[12]), float(row[13])) >= 300, row  # prints sharp
+    with pikepdf.open(folder / "handbok-skjerm.pdf") as pdf:
+        alts, stack = [], [pdf.Root.StructTreeRoot]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, pikepdf.Dictionary):
+                if node.get("/S") == "/Figure":
+                    alts.append(str(node.get("/Alt", "")))
+                kids = node.get("/K")
+                stack.extend(kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else [])
+        assert "Eksempelvik kommune (eksempel)" in alts
+
+
+@pytest.mark.parametrize(("logo", "message"), [("mangler.png", "cannot read logo 'mangler.png'"),
+                                               ("edition.yaml", "logo 'edition.yaml' is not a PNG file"),
+                                               ("../../../etc/passwd", "is outside")])
+def test_a_logo_that_is_not_there_or_not_a_png_is_located(edition, logo, message):
+    f = edition / "edition.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace("logo: logo.png", f"logo: {logo}"))
+    result = validate(edition)
+    assert result.exit_code == 1
+    [err] = errors_at(result, "eksempelvik/edition.yaml")
+    assert err["line"] == line_of(f, f"logo: {logo}") and message in err["msg"]

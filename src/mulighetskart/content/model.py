@@ -84,6 +84,7 @@ class Guide:
     offer_url: Annotated[str, Doc("where the CMS shows an offer, e.g. '/tilbud/{id}/'; the map links each offer box there (none when empty)")] = ""
     legend: Legend = Legend()
     defaults: Defaults = Defaults()
+    logo: Annotated[str, Doc("a PNG file beside this file (guide.yaml, or edition.yaml for an edition), shown on the handbook's cover")] = ""
     loc: Loc = located()
 
 
@@ -295,6 +296,7 @@ class Content:
     cefr: tuple[CefrLevel, ...]
     sources: tuple[Source, ...]
     inputs_sha256: str = ""
+    logo_png: bytes = b""  # the file guide.logo names, read and checked by the loader
 
     def offer(self, id: str) -> Offer:
         return _by_id(self.offers)[id]

@@ -37,6 +37,7 @@ class GuideChanges:
     offer_url: Annotated[str, Doc("where the edition's CMS shows an offer, with {id}")] | None = None
     intro: Md = ""
     disclaimer: Md = ""
+    logo: Annotated[str, Doc("a PNG file beside edition.yaml, shown on the handbook's cover")] = ""
     loc: Loc = located()
 
 

@@ -17,9 +17,12 @@ from ..errors import ContentError, Pos, Problem
 from ..memo import NO_MEMO, Memo
 from ..output_names import persona_stems, shared_stems
 from .convert import INVALID, Collector, Converter, node_pos, suggest
-from .load import RawFile, read_yaml
+from .load import MAX_BYTES, RawFile, inside, read_yaml
 from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, Content, Defaults, LanguageRequirement, Offer, Persona
 from .overlay import apply, read_overlay
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ def load_content(root: Path | str, strict: bool = False, parsed: Memo = NO_MEMO,
         raw = {**raw, **overlay.raw}
     for d in ITEM_DIRS:
         _check_stems(items[d], out)
-    content = _assemble(parts, items, raw)
+    logo = _read_logo(parts["guide.yaml"], out) if parts.get("guide.yaml") is not None else b""
+    content = _assemble(parts, items, raw, logo)
     if content is not None:
         _check_semantics(content, out)
     _check_refs(parts, items, _raw_ids(raw), out)
@@ -107,7 +111,29 @@ def _check_stems(items: list, out: Collector) -> None:
             out.error(item.loc.of("id"), f"id '{item.id}' does not match the file name '{stem}.yaml'", f"rename the file to {item.id}.yaml or set id: {stem}")
 
 
-def _assemble(parts: dict, items: dict, raw: dict) -> Content | None:
+def _read_logo(guide, out: Collector) -> bytes:
+    """The PNG the guide's `logo` names, beside the file that names it (guide.yaml or an
+    edition's edition.yaml); b"" when there is none or after recording what is wrong."""
+    if not guide.logo:
+        return b""
+    where = guide.loc.of("logo")
+    folder = Path(where.path).parent
+    path = folder / guide.logo
+    if not inside(path, folder):
+        out.error(where, f"logo '{guide.logo}' is outside {folder.name}/", "put the logo beside the file that names it")
+        return b""
+    try:
+        data = path.read_bytes() if path.stat().st_size <= MAX_BYTES else None
+    except OSError as exc:
+        out.error(where, f"cannot read logo '{guide.logo}': {exc.strerror or exc}", "the path is relative to the file that names it")
+        return b""
+    if data is None or not data.startswith(PNG):
+        out.error(where, f"logo '{guide.logo}' is not a PNG file of at most 1 MiB", "save the logo as PNG")
+        return b""
+    return data
+
+
+def _assemble(parts: dict, items: dict, raw: dict, logo: bytes = b"") -> Content | None:
     if any(p is None for p in parts.values()):
         return None
     glossary = parts["glossary.yaml"]
@@ -115,6 +141,8 @@ def _assemble(parts: dict, items: dict, raw: dict) -> Content | None:
     for key in sorted(raw):
         if raw[key] is not None:
             digest.update(key.encode() + b"\0" + raw[key].digest_input + b"\0")
+    if logo:
+        digest.update(b"logo\0" + logo)
     return Content(
         guide=parts["guide.yaml"],
         categories=tuple(sorted(parts["categories.yaml"].categories, key=lambda c: (c.order, c.id))),
@@ -126,6 +154,7 @@ def _assemble(parts: dict, items: dict, raw: dict) -> Content | None:
         cefr=glossary.cefr,
         sources=parts["sources.yaml"].sources,
         inputs_sha256=digest.hexdigest(),
+        logo_png=logo,
     )
 
 

@@ -216,6 +216,7 @@ class Handbook:
     index: tuple[tuple[str, tuple[Ref, ...]], ...]  # first letter, offers
     toc: tuple[TocEntry, ...]
     language: str = "nb"  # the guide's: html lang, so PDF /Lang and hyphenation follow
+    logo: str = ""  # file of the guide's logo beside the HTML, when it has one
 
 
 PartKind = Literal["cover", "toc", "front", "map", "chapter", "offer", "financing", "matrix",
@@ -287,6 +288,9 @@ class Labels:
         raise BuildError(f"layouts/theme.yaml: targets.handbook.labels has no '{key}' (add it to the labels there)")
 
 
+LOGO = "logo.png"  # the guide's logo, written beside the HTML
+
+
 def plan_handbook(content: Content, theme: Theme, style: HandbookStyle, date: dt.date) -> Handbook:
     """The whole handbook as a page model, in reading order."""
     lb = Labels(theme, style)
@@ -316,6 +320,7 @@ def plan_handbook(content: Content, theme: Theme, style: HandbookStyle, date: dt
         index=offer_index(content),
         toc=table_of_contents(lb, chapters, personas, content),
         language=guide.language,
+        logo=LOGO if content.logo_png else "",
     )
 
 
