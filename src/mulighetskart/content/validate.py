@@ -21,7 +21,6 @@ from .load import MAX_BYTES, RawFile, inside, read_yaml
 from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, Content, Defaults, LanguageRequirement, Offer, Persona
 from .overlay import apply, read_overlay
 
-
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
