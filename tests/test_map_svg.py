@@ -86,7 +86,7 @@ def test_every_offer_is_one_linked_box_with_its_title(which, fixture_content, sh
     content, svg = (fixture_content, fixture_svg) if which == "fixture" else (shipped_content, shipped_svg)
     root = parse(svg)
     parents = {child: parent for parent in root.iter() for child in parent}
-    pattern = map_theme.section("map").offer_href
+    pattern = content.guide.offer_url  # the guide names where the CMS shows an offer
     for offer in content.offers:
         found = [g for g in root.iter(f"{SVG}g") if g.get("id") == f"offer-{offer.id}"]
         assert len(found) == 1, f"offer {offer.id} appears {len(found)} times"
@@ -293,7 +293,7 @@ def test_build_writes_svg_and_png_twice_identically(tmp_path):
 
 def test_a_typo_in_a_theme_id_is_reported_with_its_place(fixture_content, map_theme):
     typo = restyled(map_theme, weights={**map_theme.section("map").weights, "utdaning": 2})
-    with pytest.raises(ContentError, match=r"theme\.yaml:\d+:\d+: error: unknown category 'utdaning' in weights \(did you mean 'utdanning'\?\)"):
+    with pytest.raises(ContentError, match=r"theme\.yaml:\d+:\d+: error: unknown colour token 'utdaning' in weights \(did you mean 'utdanning'\?\)"):
         load_target("map").run(_job(fixture_content, typo), None)
 
 

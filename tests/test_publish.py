@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mulighetskart.errors import BuildError
-from mulighetskart.publish import REPORT, Writer, staged
+from mulighetskart.publish import REPORT, Writer, is_mount, mount_points, recover, staged
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -148,3 +148,57 @@ def test_killed_cli_build_leaves_previous_output(tmp_path):
     while (left := workers_writing(out)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert left == []
+
+
+def test_mount_points_are_read_from_mountinfo():
+    table = ("22 1 254:0 / / rw - ext4 /dev/vda rw\n"
+             "66 46 254:0 /srv/out /mnt/web\\040site rw,relatime - ext4 /dev/vda rw\n")
+    assert mount_points(table) == {"/", "/mnt/web site"}
+
+
+def test_output_inside_a_folder_that_cannot_be_renamed(tmp_path):
+    """--out on a mount point: the stage lives inside it and the folder itself is never
+    renamed (its inode stays), while a failed build still leaves it untouched."""
+    out = tmp_path / "mnt"
+    out.mkdir()
+    (out / "lost+found").mkdir()  # a fresh file system's own folder: not foreign, never moved
+    inode = out.stat().st_ino
+    with staged(out, rebuild=["map", "handbook"], inside=True) as stage:
+        assert stage.parent == out
+        Writer(stage).write("map/mulighetskart.svg", "<svg>old</svg>")
+        Writer(stage).write("handbook/handbok.pdf", b"%PDF old")
+        (stage / REPORT).write_text("{}")
+    before = snapshot(out)
+    with pytest.raises(RuntimeError), staged(out, rebuild=["map"], inside=True) as stage:
+        Writer(stage).write("map/mulighetskart.svg", "<svg>half</svg>")
+        raise RuntimeError("renderer crashed")
+    assert snapshot(out) == before
+    with staged(out, rebuild=["map"], inside=True) as stage:
+        Writer(stage).write("map/mulighetskart.svg", "<svg>new</svg>")
+        (stage / REPORT).write_text("{}")
+    files = snapshot(out)
+    assert files["map/mulighetskart.svg"] == b"<svg>new</svg>"
+    assert files["handbook/handbok.pdf"] == b"%PDF old"
+    assert out.stat().st_ino == inode
+    assert sorted(p.name for p in out.iterdir()) == [REPORT, "handbook", "lost+found", "map"]
+
+
+def test_swap_inside_cut_short_is_finished_by_the_next_build(tmp_path):
+    out = tmp_path / "mnt"
+    with staged(out, rebuild=["map"], inside=False) as stage:
+        Writer(stage).write("map/a.svg", "old")
+        (stage / REPORT).write_text("{}")
+    dead = 999999  # no such process: its leftovers are a dead build's
+    stage, old = out / f".staging-{dead}", out / f".old-{dead}"
+    Writer(stage).write("map/a.svg", "new")
+    (stage / REPORT).write_text("{}")
+    (stage / ".complete").touch()
+    old.mkdir()
+    (out / REPORT).rename(old / REPORT)  # cut short after the first rename
+    recover(out)
+    assert snapshot(out) == {"map/a.svg": b"new", REPORT: b"{}"}
+
+
+def test_a_real_mount_point_is_recognised(tmp_path):
+    assert is_mount(Path("/"))
+    assert not is_mount(tmp_path)

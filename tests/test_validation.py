@@ -165,6 +165,18 @@ def test_two_files_claiming_one_id(content):
     assert any(m.startswith("duplicate offer id 'tolk'") for m in msgs)
 
 
+@pytest.mark.parametrize("new_id", ["alle-reiser", "amal-rute"])
+def test_persona_id_that_is_a_generated_file_name_is_located(content, new_id):
+    f = content / "personas" / f"{new_id}.yaml"
+    f.write_text((content / "personas" / "bilal.yaml").read_text().replace("id: bilal", f"id: {new_id}"))
+    result = validate(content)
+    assert result.exit_code == 1
+    [err] = errors_at(result, f"{new_id}.yaml")
+    assert (err["line"], err["col"]) == (line_of(f, f"id: {new_id}"), 1)
+    assert err["msg"].startswith(f"persona id '{new_id}' is the file name of ")
+    assert "route map" in err["msg"] or "all journeys" in err["msg"]
+
+
 def test_javascript_link_is_refused(content):
     f = content / "offers" / "tolk.yaml"
     f.write_text(f.read_text().replace("url: https://www.nav.no/", "url: javascript:alert(1)"))

@@ -39,6 +39,7 @@ class BuildOptions:
     on_progress: Callable[[str, float], None] = field(default=lambda name, seconds: None, compare=False)
     since: Path | None = None  # fragments: compare with this earlier export, not the last output
     cache: Path = Path(".cache")  # kept between builds: the validated guide (content/), drawings and layouts (render/)
+    edition: Path | None = None  # a local edition's folder, laid over the content
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,11 @@ class BuildResult:
 
 
 def build(opts: BuildOptions) -> BuildResult:
-    loaded = load_content_cached(opts.content, opts.cache / "content", strict=opts.strict, fresh=opts.clean)
+    loaded = load_content_cached(opts.content, opts.cache / "content", strict=opts.strict, fresh=opts.clean, edition=opts.edition)
     memo = Memo(opts.cache / "render", fresh=opts.clean)
     targets = [load_target(name) for name in (opts.only or NAMES)]
     theme, problems = read_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories},
-                                 parsed=parsed_nodes(opts.cache / "content", opts.clean))
+                                 parsed=parsed_nodes(opts.cache / "content", opts.clean), language=loaded.content.guide.language)
     warnings = (*loaded.warnings, *check_targets(targets, loaded.content, theme, problems, opts.strict))
     date = build_date(loaded.content)
     fonts = theme.font_path().parent

@@ -12,6 +12,7 @@ from .target import NAMES
 CONTENT = click.option("--content", type=click.Path(path_type=Path), default=Path("content"), show_default=True, help="Content folder.")
 STRICT = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 ONLY = click.option("--only", multiple=True, type=click.Choice(NAMES), help="Build only this target (repeatable).")
+EDITION = click.option("--edition", type=click.Path(path_type=Path), help="A local edition's folder (edition.yaml and its own files), laid over the content.")
 LAYOUTS = click.option("--layouts", type=click.Path(path_type=Path), default=Path("layouts"), show_default=True, help="Templates, CSS and theme.yaml.")
 
 
@@ -23,15 +24,16 @@ def main() -> None:
 
 @main.command()
 @CONTENT
+@EDITION
 @STRICT
-def validate(content: Path, strict: bool) -> None:
-    """Check the content and report every problem as path:line:col.
+def validate(content: Path, edition: Path | None, strict: bool) -> None:
+    """Check the content (with an edition laid over it) and report every problem as path:line:col.
 
-    Example: mulighetskart validate --content content --strict
+    Example: mulighetskart validate --content content --edition editions/eksempelvik --strict
     """
     from .content import load_content
 
-    loaded = load_content(content, strict=strict)
+    loaded = load_content(content, strict=strict, edition=edition)
     for w in loaded.warnings:
         click.echo(str(w), err=True)
     c = loaded.content
@@ -40,8 +42,9 @@ def validate(content: Path, strict: bool) -> None:
 
 @main.command()
 @CONTENT
+@EDITION
 @LAYOUTS
-@click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True, help="Output folder (replaced only on success).")
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder (replaced only on success)  [default: output, or output-<edition>]")
 @ONLY
 @STRICT
 @click.option("--clean", is_flag=True, help="Render every target, ignoring the cache of the last build.")
@@ -52,11 +55,12 @@ def validate(content: Path, strict: bool) -> None:
               help="Fragments: compare with this earlier export (folder, manifest.json or zip), not the last output.")
 @click.option("--cache", type=click.Path(path_type=Path), default=Path(".cache"), show_default=True,
               help="Kept between builds: the validated content, drawings and laid-out handbook parts.")
-def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict: bool, clean: bool, jobs: int, quiet: bool, verbose: bool,
-          since: Path | None, cache: Path) -> None:
+def build(content: Path, edition: Path | None, layouts: Path, out: Path | None, only: tuple[str, ...], strict: bool, clean: bool, jobs: int,
+          quiet: bool, verbose: bool, since: Path | None, cache: Path) -> None:
     """Build every output (map, journeys, handbook, fragments) into OUT.
 
     Example: mulighetskart build --only map --out output
+    Example: mulighetskart build --edition editions/eksempelvik
     """
     from .build import BuildOptions
     from .build import build as run_build
@@ -64,7 +68,8 @@ def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict
 
     names = only or NAMES
     with progress(names, quiet) as tick:
-        result = run_build(BuildOptions(content, layouts, out, only, strict, clean, jobs, on_progress=tick, since=since, cache=cache))
+        out = out or Path(f"output-{edition.resolve().name}" if edition else "output")  # an edition's outputs are its own
+        result = run_build(BuildOptions(content, layouts, out, only, strict, clean, jobs, on_progress=tick, since=since, cache=cache, edition=edition))
     if quiet:
         return
     for w in result.warnings:
@@ -119,11 +124,12 @@ def new(kind: str, id: str, category: str | None, content: Path, layouts: Path) 
 
 @main.command()
 @CONTENT
+@EDITION
 @click.option("--offline", is_flag=True, help="Check syntax and duplicates only; ask no server.")
 @click.option("--cache", type=click.Path(path_type=Path), default=Path(".cache/links.json"), show_default=True, help="Where results are kept.")
 @click.option("--max-age", type=float, default=7.0, show_default=True, help="Days a cached result stays valid.")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for each server.")
-def links(content: Path, offline: bool, cache: Path, max_age: float, timeout: float) -> None:
+def links(content: Path, edition: Path | None, offline: bool, cache: Path, max_age: float, timeout: float) -> None:
     """Check every external link and report broken ones at their file:line:col.
 
     Example: mulighetskart links --offline
@@ -132,7 +138,7 @@ def links(content: Path, offline: bool, cache: Path, max_age: float, timeout: fl
     from .errors import ContentError
     from .links import check_online, link_uses, offline_problems
 
-    uses = link_uses(load_content(content).content)
+    uses = link_uses(load_content(content, edition=edition).content)
     problems = offline_problems(uses)
     if not offline:
         problems += check_online(uses, cache, max_age * 86400, timeout)
@@ -145,12 +151,13 @@ def links(content: Path, offline: bool, cache: Path, max_age: float, timeout: fl
 
 @main.command()
 @CONTENT
+@EDITION
 @LAYOUTS
 @click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True, help="Output folder to build and serve.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port (0 picks a free one).")
 @ONLY
-def serve(content: Path, layouts: Path, out: Path, host: str, port: int, only: tuple[str, ...]) -> None:
+def serve(content: Path, edition: Path | None, layouts: Path, out: Path, host: str, port: int, only: tuple[str, ...]) -> None:
     """Build, serve OUT on localhost, rebuild on every change and reload the page.
 
     Example: mulighetskart serve --port 8000
@@ -159,6 +166,6 @@ def serve(content: Path, layouts: Path, out: Path, host: str, port: int, only: t
     from .serve import serve as run_serve
 
     try:
-        run_serve(BuildOptions(content, layouts, out, only), host, port, log=lambda msg: click.echo(msg, err=True))
+        run_serve(BuildOptions(content, layouts, out, only, edition=edition), host, port, log=lambda msg: click.echo(msg, err=True))
     except KeyboardInterrupt:
         click.echo("stopped", err=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +20,10 @@ from pathlib import Path, PurePosixPath
 from .errors import BuildError
 
 REPORT = "build-report.json"
+# Inside a folder that cannot be renamed (a mount point): the stage, the previous output while
+# it is swapped out, and the mark that a stage is whole and may be swapped in.
+STAGE, OLD, COMPLETE = ".staging-", ".old-", ".complete"
+KEEP_INSIDE = ("lost+found",)  # a fresh file system's own folder: never ours to move
 
 
 @dataclass(frozen=True)
@@ -84,22 +89,29 @@ def json_bytes(data) -> bytes:
 
 
 @contextmanager
-def staged(out: Path, rebuild: list[str]) -> Iterator[Path]:
+def staged(out: Path, rebuild: list[str], inside: bool | None = None) -> Iterator[Path]:
     """A staging folder holding the previous output minus the targets being rebuilt.
 
     On normal exit it replaces `out`; on any exception it is removed and `out` is untouched.
+    A folder that cannot be renamed (a mount point; `inside` None: found out) gets its stage
+    inside it and its entries swapped one rename each (see _swap_inside).
     """
     out = Path(out)
+    inside = is_mount(out) if inside is None else inside
     recover(out)
     _refuse_foreign(out)
-    stage = out.parent / f".{out.name}.staging-{os.getpid()}"
+    stage = (out / f"{STAGE}{os.getpid()}") if inside else out.parent / f".{out.name}.staging-{os.getpid()}"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(stage, ignore_errors=True)
         stage.mkdir()
         _carry_over(out, stage, keep_out=set(rebuild) | {REPORT})
         yield stage
-        _swap(stage, out)
+        if inside:
+            (stage / COMPLETE).touch()
+            _swap_inside(stage, out)
+        else:
+            _swap(stage, out)
     except OSError as exc:
         shutil.rmtree(stage, ignore_errors=True)
         raise BuildError(f"cannot write output to {out}: {exc.strerror or exc}; the previous output is unchanged") from exc
@@ -108,8 +120,33 @@ def staged(out: Path, rebuild: list[str]) -> Iterator[Path]:
         raise
 
 
+def is_mount(folder: Path) -> bool:
+    """True for a mount point, bind mounts on the same disk included (os.path.ismount misses
+    those): such a folder cannot be renamed, only written inside."""
+    if not folder.is_dir():
+        return False
+    if os.path.ismount(folder):
+        return True
+    try:
+        table = Path("/proc/self/mountinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return os.path.realpath(folder) in mount_points(table)
+
+
+def mount_points(mountinfo: str) -> set[str]:
+    """The mount points listed in /proc/self/mountinfo (field 5, octal escapes undone)."""
+    points = set()
+    for line in mountinfo.splitlines():
+        fields = line.split(" ")
+        if len(fields) > 4:
+            points.add(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))
+    return points
+
+
 def recover(out: Path) -> None:
     """Undo a swap cut short between its two renames, and sweep dead staging folders."""
+    _recover_inside(out)
     parent = out.parent
     if not parent.is_dir():
         return
@@ -118,9 +155,14 @@ def recover(out: Path) -> None:
         olds[-1].rename(out)
         olds = olds[:-1]
     for leftover in [*olds, *parent.glob(f".{out.name}.staging-*")]:
-        pid = leftover.name.rsplit("-", 1)[-1]
-        if not (pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid))):
+        if _dead(leftover):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _dead(leftover: Path) -> bool:
+    """A staging or old folder whose build process is gone (its pid ends the name)."""
+    pid = leftover.name.rsplit("-", 1)[-1]
+    return not (pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)))
 
 
 def _alive(pid: int) -> bool:
@@ -135,7 +177,7 @@ def _alive(pid: int) -> bool:
 
 def _refuse_foreign(out: Path) -> None:
     """Never replace a folder this tool did not make (think --out ~)."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / REPORT).is_file())):
+    if out.exists() and (not out.is_dir() or (any(_ours(out)) and not (out / REPORT).is_file())):
         raise BuildError(f"{out} exists and was not made by mulighetskart (no {REPORT}); choose a new or empty folder")
 
 
@@ -144,7 +186,7 @@ def _carry_over(out: Path, stage: Path, keep_out: set[str]) -> None:
     the build only ever creates new files, never rewrites carried ones)."""
     if not out.is_dir():
         return
-    for entry in sorted(out.iterdir()):
+    for entry in _ours(out):
         if entry.name in keep_out:
             continue
         if entry.is_dir():
@@ -166,3 +208,44 @@ def _swap(stage: Path, out: Path) -> None:
         out.rename(old)
     stage.rename(out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _ours(out: Path) -> list[Path]:
+    """The entries of an output folder, without the build's own work folders inside it."""
+    return sorted(e for e in out.iterdir() if not e.name.startswith((STAGE, OLD)) and e.name not in KEEP_INSIDE)
+
+
+def _swap_inside(stage: Path, out: Path) -> None:
+    """Swap a whole stage into a folder that cannot itself be renamed: the previous entries go
+    into an old folder, the stage's entries come out, a rename each on the same file system.
+    The stage is marked complete first, so a swap cut short is finished by the next build
+    (_recover_inside), never left half old, half new."""
+    old = out / f"{OLD}{os.getpid()}"
+    old.mkdir(exist_ok=True)
+    _finish_inside(stage, old, out)
+
+
+def _finish_inside(stage: Path, old: Path, out: Path) -> None:
+    for entry in _ours(out):
+        if not (old / entry.name).exists():
+            entry.rename(old / entry.name)
+    for entry in sorted(stage.iterdir()):
+        if entry.name != COMPLETE:
+            entry.rename(out / entry.name)
+    shutil.rmtree(stage, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover_inside(out: Path) -> None:
+    """Inside a mount point: finish a swap a dead build began, sweep its other leftovers."""
+    if not out.is_dir():
+        return
+    stages = [s for s in sorted(out.glob(f"{STAGE}*")) if _dead(s)]
+    for old in (o for o in sorted(out.glob(f"{OLD}*")) if _dead(o)):
+        whole = [s for s in stages if s.name.removeprefix(STAGE) == old.name.removeprefix(OLD) and (s / COMPLETE).exists()]
+        if whole:
+            _finish_inside(whole[0], old, out)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    for stage in stages:
+        shutil.rmtree(stage, ignore_errors=True)

@@ -59,7 +59,7 @@ def watch(opts: BuildOptions, state: State, stop: threading.Event, log, watching
     edit made right after "serving …" is printed is not missed."""
     from watchfiles import watch as watch_paths
 
-    roots = [p for p in (opts.content, opts.layouts, _fonts_folder(opts.layouts)) if p and Path(p).exists()]
+    roots = [p for p in (opts.content, opts.edition, opts.layouts, _fonts_folder(opts.layouts)) if p and Path(p).exists()]
     # yield_on_timeout: an empty batch every 100 ms tells us the watcher exists
     for changes in watch_paths(*roots, stop_event=stop, debounce=200, step=50, rust_timeout=100, yield_on_timeout=True):
         watching.set()

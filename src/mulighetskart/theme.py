@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from .content.convert import INVALID, Collector, Converter, node_pos
+from ruamel.yaml.comments import CommentedMap
+
+from .content.convert import INVALID, Collector, Converter, node_pos, suggest
 from .content.fields import COLOUR, Doc, Loc, MinLen, located
 from .content.load import read_yaml
 from .errors import BuildError, ContentError, Pos, Problem
@@ -34,8 +36,11 @@ class FontSet:
 class ThemeFile:
     colours: Annotated[dict[str, Colour], Doc("colour tokens; categories name theirs in content")]
     fonts: FontSet
-    labels: Annotated[dict[str, str], Doc("fixed Norwegian wording used by the outputs")]
+    language: Annotated[str, Doc("the language of the wording in this file (nb, nn, en)")]
+    hyphenation: Annotated[str, Doc("pyphen dictionary for breaking words in that language, e.g. nb_NO")]
+    labels: Annotated[dict[str, str], Doc("fixed wording used by the outputs")]
     targets: Annotated[dict[str, Any], Doc("one section per target, checked by that target")]
+    languages: Annotated[dict[str, Any] | None, Doc("per other language: the wording that differs, in the same shape as the file")] = None
     loc: Loc = located()
 
 
@@ -46,6 +51,8 @@ class Theme:
     fonts: FontSet
     labels: dict[str, str]
     sections: dict[str, object]
+    language: str = "nb"  # of the wording: the guide's language
+    hyphenation: str = "nb_NO"
 
     def font_path(self, style: str = "regular") -> Path:
         return (self.layouts / self.fonts.dir / getattr(self.fonts, style)).resolve()
@@ -62,19 +69,21 @@ class Theme:
         return self.sections[target]
 
 
-def load_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] = frozenset(), parsed: Memo = NO_MEMO) -> Theme:
+def load_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] = frozenset(), parsed: Memo = NO_MEMO,
+               language: str = "") -> Theme:
     """Theme with each requested target section converted to its style class (`parsed` keeps
     theme.yaml's nodes between builds), or ContentError with every problem."""
-    theme, problems = read_theme(layouts, styles, colour_tokens, parsed)
+    theme, problems = read_theme(layouts, styles, colour_tokens, parsed, language)
     if problems:
         raise ContentError(problems)
     return theme
 
 
 def read_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] = frozenset(),
-               parsed: Memo = NO_MEMO) -> tuple[Theme | None, list[Problem]]:
+               parsed: Memo = NO_MEMO, language: str = "") -> tuple[Theme | None, list[Problem]]:
     """The theme as far as it converts, and its problems: a section that does not convert is
-    left out, so the build can still check the others (None when the shared part fails)."""
+    left out, so the build can still check the others (None when the shared part fails).
+    `language` (the guide's; empty: the file's own) lays `languages.<language>` over the rest."""
     layouts = Path(layouts)
     out = Collector()
     path = layouts / "theme.yaml"
@@ -84,20 +93,53 @@ def read_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] =
             out.error(Pos(str(path)), "theme file not found", "pass --layouts DIR")
         return None, out.problems
     conv = Converter(raw.path, out)
-    top = conv.model(raw.node, ThemeFile, node_pos(raw.node, raw.path))
+    node = in_language(raw.node, language, raw.path, out)
+    top = conv.model(node, ThemeFile, node_pos(raw.node, raw.path))
     sections = {}
     for name, cls in styles.items():
-        node = raw.node.get("targets", {}).get(name) if isinstance(raw.node, dict) and isinstance(raw.node.get("targets"), dict) else None
-        if node is None:
+        section = node.get("targets", {}).get(name) if isinstance(node, dict) and isinstance(node.get("targets"), dict) else None
+        if section is None:
             out.error(node_pos(raw.node, raw.path), f"theme has no section targets.{name}")
             continue
-        value = conv.model(node, cls, node_pos(node, raw.path))
+        value = conv.model(section, cls, node_pos(section, raw.path))
         if value is not INVALID:
             sections[name] = value
     if top is INVALID:
         return None, out.problems
     _check_top(top, layouts, colour_tokens, out)
-    return Theme(layouts.resolve(), top.colours, top.fonts, top.labels, sections), out.problems
+    return Theme(layouts.resolve(), top.colours, top.fonts, top.labels, sections, language or top.language, top.hyphenation), out.problems
+
+
+def in_language(node, language: str, path: str, out: Collector):
+    """theme.yaml's nodes with `languages.<language>` laid over them (a new tree: parsed nodes
+    are shared and never changed); each value keeps the line and column it was written at."""
+    if not isinstance(node, dict) or not language or language == node.get("language"):
+        return node
+    wording = node.get("languages") if isinstance(node.get("languages"), dict) else {}
+    if language not in wording:
+        where = Pos(path, *(p + 1 for p in node.lc.key("languages"))) if "languages" in node else node_pos(node, path)
+        out.error(where, f"no wording for language '{language}' (the guide's language)",
+                  f"add languages.{language} here, with the labels and texts in that language")
+        return node
+    return _laid_over(node, wording[language], path, out)
+
+
+def _laid_over(base, over, path: str, out: Collector):
+    """`over` laid on `base`: mappings merge key by key, anything else is replaced."""
+    if not (isinstance(base, dict) and isinstance(over, dict)):
+        return over
+    merged = CommentedMap()
+    merged.lc.line, merged.lc.col = over.lc.line, over.lc.col
+    for key in base:
+        merged[key] = base[key]
+        merged.lc.add_kv_line_col(key, list(base.lc.data[key]))
+    for key in over:
+        if key not in base:
+            out.error(Pos(path, *(p + 1 for p in over.lc.key(key))), f"'{key}' is not in the wording it translates", suggest(key, list(base)))
+            continue
+        merged[key] = _laid_over(base[key], over[key], path, out)
+        merged.lc.add_kv_line_col(key, list(over.lc.data[key]))
+    return merged
 
 
 def _check_top(top: ThemeFile, layouts: Path, tokens: set[str], out: Collector) -> None:

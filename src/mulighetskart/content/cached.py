@@ -21,30 +21,32 @@ from .validate import Loaded, load_content
 KEEP = 8  # entries; older ones are removed
 
 
-def load_content_cached(root: Path, cache_dir: Path, strict: bool = False, fresh: bool = False) -> Loaded:
+def load_content_cached(root: Path, cache_dir: Path, strict: bool = False, fresh: bool = False, edition: Path | None = None) -> Loaded:
     """Like `load_content`, from `cache_dir` when the same inputs were validated before
     (unless `fresh`: validate again, as `build --clean` does, and keep the result)."""
-    key = cache_key(Path(root), strict)
+    key = cache_key(Path(root), strict, edition)
     entry = cache_dir / f"{key}.pickle" if key else None
     if entry is not None and not fresh and (kept := _read(entry)) is not None:
         return kept
     parsed = parsed_nodes(cache_dir, fresh)
-    loaded = load_content(root, strict=strict, parsed=parsed)  # raises ContentError: nothing is kept
+    loaded = load_content(root, strict=strict, parsed=parsed, edition=edition)  # raises ContentError: nothing is kept
     parsed.prune()
     if entry is not None:
         _write(entry, loaded)
     return loaded
 
 
-def cache_key(root: Path, strict: bool) -> str | None:
+def cache_key(root: Path, strict: bool, edition: Path | None = None) -> str | None:
     """A digest of everything validation reads, or None when the folder cannot be read
     (load_content then says what is wrong)."""
-    digest = hashlib.sha256(f"{__version__}\0{root}\0{strict}\0".encode())
+    digest = hashlib.sha256(f"{__version__}\0{root}\0{strict}\0{edition}\0".encode())
     try:
         here = Path(__file__).parent
         for path in [*sorted(here.glob("*.py")), here.parent / "errors.py"]:  # the model and its problems
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         hash_tree(digest, root)  # a new dangling link changes the key too: load_content reports it
+        if edition is not None:
+            hash_tree(digest, edition)
     except OSError:
         return None
     return digest.hexdigest()

@@ -37,7 +37,7 @@ class RawFile:
 def read_yaml(path: Path, root: Path, out: Collector, parsed: Memo = NO_MEMO) -> RawFile | None:
     """One file's nodes, or None after recording why it cannot be read."""
     where = Pos(str(path))
-    if not _inside(path, root):
+    if not inside(path, root):
         out.error(where, f"'{path.name}' points outside {root.name}/", "content files must live inside the content folder; copy the file instead of linking it")
         return None
     try:
@@ -92,7 +92,7 @@ def _yaml() -> YAML:
     return y
 
 
-def _inside(path: Path, root: Path) -> bool:
+def inside(path: Path, root: Path) -> bool:
     real, top = os.path.realpath(path), os.path.realpath(root)
     return os.path.commonpath([real, top]) == top
 

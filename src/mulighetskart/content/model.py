@@ -48,6 +48,26 @@ class Goal:
 
 
 @dataclass(frozen=True)
+class Legend:
+    """The map legend's line for each zone, in the guide's own words; a zone the guide says
+    nothing about gets the theme's plain name for it."""
+
+    start: str = ""
+    lanes: str = ""
+    livelihood: str = ""
+    goal: str = ""
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What an item that is silent on a point is taken to say; nothing is printed when empty."""
+
+    language_requirement: Annotated[str, Doc("shown for an offer without a language requirement, e.g. 'Ingen formelle krav'")] = ""
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
 class Guide:
     """content/guide.yaml: the front matter of the whole guide."""
 
@@ -59,8 +79,12 @@ class Guide:
     url: Annotated[str, Url(), Doc("the guide's own web address; it names the guide, so its CMS fragments get uuids no other guide has")]
     intro: Md
     disclaimer: Md
-    language: Literal["nb"] = "nb"
+    language: Annotated[Literal["nb", "nn", "en"], Doc("the language of the content; the outputs' fixed wording follows it")] = "nb"
     goals: tuple[Goal, ...] = ()
+    offer_url: Annotated[str, Doc("where the CMS shows an offer, e.g. '/tilbud/{id}/'; the map links each offer box there (none when empty)")] = ""
+    legend: Legend = Legend()
+    defaults: Defaults = Defaults()
+    logo: Annotated[str, Doc("a PNG file beside this file (guide.yaml, or edition.yaml for an edition), shown on the handbook's cover")] = ""
     loc: Loc = located()
 
 
@@ -272,6 +296,7 @@ class Content:
     cefr: tuple[CefrLevel, ...]
     sources: tuple[Source, ...]
     inputs_sha256: str = ""
+    logo_png: bytes = b""  # the file guide.logo names, read and checked by the loader
 
     def offer(self, id: str) -> Offer:
         return _by_id(self.offers)[id]

@@ -7,6 +7,7 @@ resolved, journeys in time order, and warnings about loose ends.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -14,9 +15,13 @@ from pathlib import Path
 
 from ..errors import ContentError, Pos, Problem
 from ..memo import NO_MEMO, Memo
+from ..output_names import persona_stems, shared_stems
 from .convert import INVALID, Collector, Converter, node_pos, suggest
-from .load import RawFile, read_yaml
-from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, Content, Offer, Persona
+from .load import MAX_BYTES, RawFile, inside, read_yaml
+from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, Content, Defaults, LanguageRequirement, Offer, Persona
+from .overlay import apply, read_overlay
+
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
@@ -25,21 +30,27 @@ class Loaded:
     warnings: tuple[Problem, ...]
 
 
-def load_content(root: Path | str, strict: bool = False, parsed: Memo = NO_MEMO) -> Loaded:
+def load_content(root: Path | str, strict: bool = False, parsed: Memo = NO_MEMO, edition: Path | str | None = None) -> Loaded:
     """The validated guide, or ContentError listing every problem (warnings too if strict);
-    `parsed` keeps each file's YAML nodes between builds."""
+    `parsed` keeps each file's YAML nodes between builds; `edition`: a local edition's folder,
+    laid over the content before it is validated (overlay.py)."""
     root = Path(root)
     out = Collector()
     if not root.is_dir():
         out.error(Pos(str(root)), "content folder not found", "pass --content DIR")
         raise ContentError(out.problems)
     raw = _read_all(root, out, parsed)
+    overlay = read_overlay(Path(edition), out, parsed) if edition is not None else None
     parts = {name: _convert(raw.get(name), cls, out) for name, cls in COLLECTION_FILES.items()}
     items = {d: [_convert(f, cls, out) for f in _item_files(raw, d)] for d, cls in ITEM_DIRS.items()}
     items = {d: [i for i in lst if i is not None] for d, lst in items.items()}
+    if overlay is not None:
+        parts, items = apply(overlay, parts, items, out)
+        raw = {**raw, **overlay.raw}
     for d in ITEM_DIRS:
         _check_stems(items[d], out)
-    content = _assemble(parts, items, raw)
+    logo = _read_logo(parts["guide.yaml"], out) if parts.get("guide.yaml") is not None else b""
+    content = _assemble(parts, items, raw, logo)
     if content is not None:
         _check_semantics(content, out)
     _check_refs(parts, items, _raw_ids(raw), out)
@@ -99,7 +110,29 @@ def _check_stems(items: list, out: Collector) -> None:
             out.error(item.loc.of("id"), f"id '{item.id}' does not match the file name '{stem}.yaml'", f"rename the file to {item.id}.yaml or set id: {stem}")
 
 
-def _assemble(parts: dict, items: dict, raw: dict) -> Content | None:
+def _read_logo(guide, out: Collector) -> bytes:
+    """The PNG the guide's `logo` names, beside the file that names it (guide.yaml or an
+    edition's edition.yaml); b"" when there is none or after recording what is wrong."""
+    if not guide.logo:
+        return b""
+    where = guide.loc.of("logo")
+    folder = Path(where.path).parent
+    path = folder / guide.logo
+    if not inside(path, folder):
+        out.error(where, f"logo '{guide.logo}' is outside {folder.name}/", "put the logo beside the file that names it")
+        return b""
+    try:
+        data = path.read_bytes() if path.stat().st_size <= MAX_BYTES else None
+    except OSError as exc:
+        out.error(where, f"cannot read logo '{guide.logo}': {exc.strerror or exc}", "the path is relative to the file that names it")
+        return b""
+    if data is None or not data.startswith(PNG):
+        out.error(where, f"logo '{guide.logo}' is not a PNG file of at most 1 MiB", "save the logo as PNG")
+        return b""
+    return data
+
+
+def _assemble(parts: dict, items: dict, raw: dict, logo: bytes = b"") -> Content | None:
     if any(p is None for p in parts.values()):
         return None
     glossary = parts["glossary.yaml"]
@@ -107,18 +140,29 @@ def _assemble(parts: dict, items: dict, raw: dict) -> Content | None:
     for key in sorted(raw):
         if raw[key] is not None:
             digest.update(key.encode() + b"\0" + raw[key].digest_input + b"\0")
+    if logo:
+        digest.update(b"logo\0" + logo)
     return Content(
         guide=parts["guide.yaml"],
         categories=tuple(sorted(parts["categories.yaml"].categories, key=lambda c: (c.order, c.id))),
         actors=parts["actors.yaml"].actors,
         financing=parts["financing.yaml"].financing,
-        offers=tuple(sorted(items["offers"], key=lambda o: o.id)),
+        offers=tuple(sorted((_with_defaults(o, parts["guide.yaml"].defaults) for o in items["offers"]), key=lambda o: o.id)),
         personas=tuple(sorted(items["personas"], key=lambda p: p.id)),
         terms=glossary.terms,
         cefr=glossary.cefr,
         sources=parts["sources.yaml"].sources,
         inputs_sha256=digest.hexdigest(),
+        logo_png=logo,
     )
+
+
+def _with_defaults(o: Offer, defaults: Defaults) -> Offer:
+    """What a silent offer is taken to say, as the guide's defaults have it."""
+    lang = o.language
+    if defaults.language_requirement and not (lang.level or lang.note):
+        lang = LanguageRequirement(note=defaults.language_requirement, loc=defaults.loc)
+    return o if lang is o.language else dataclasses.replace(o, language=lang)
 
 
 def _ids(parts: dict, items: dict) -> dict[str, list]:
@@ -166,6 +210,7 @@ def _check_semantics(c: Content, out: Collector) -> None:
     for p in c.personas:
         _check_journey(p, out)
     _check_cefr(c, out)
+    _check_output_names(c.personas, out)
     visited = {oid for p in c.personas for ph in p.journey for oid in ph.offers}
     reachable = _reachable(c, visited)
     for o in c.offers:
@@ -208,6 +253,18 @@ def _check_journey(p: Persona, out: Collector) -> None:
         if prev is not None and not prev.transition.strip():
             out.warning(prev.loc.at, f"phase {i - 1} of '{p.id}' has no transition note", "say what happens in the move to the next phase")
         prev = ph
+
+
+def _check_output_names(personas, out: Collector) -> None:
+    """A persona id must not be the name of a file made for something else: the build would
+    refuse to write it twice (or overwrite one output with another)."""
+    taken = {stem: f"the {what}" for stem, what in shared_stems().items()}
+    for p in personas:
+        taken |= {stem: f"{p.id}'s {what}" for stem, what in persona_stems(p.id).items() if stem != p.id}
+    for p in sorted(personas, key=lambda p: p.loc.at):
+        if p.id in taken:
+            out.error(p.loc.of("id"), f"persona id '{p.id}' is the file name of {taken[p.id]} (journeys/{p.id}.svg)",
+                      "choose another id; the journeys are written as <id>.svg, <id>-rute.svg and alle-reiser.svg")
 
 
 def _check_cefr(c: Content, out: Collector) -> None:

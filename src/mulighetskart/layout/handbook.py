@@ -79,6 +79,7 @@ class HandbookStyle:
     type: TypeSizes
     month_names: Annotated[tuple[str, ...], MinLen(12)]
     labels: dict[str, str]
+    date_format: Annotated[str, Doc("how a date is written, with {day}, {month} and {year}")] = "{day}. {month} {year}"
     loc: Loc = located()
 
 
@@ -214,6 +215,8 @@ class Handbook:
     sources: tuple[tuple[str, str, str], ...]  # anchor, citation, url
     index: tuple[tuple[str, tuple[Ref, ...]], ...]  # first letter, offers
     toc: tuple[TocEntry, ...]
+    language: str = "nb"  # the guide's: html lang, so PDF /Lang and hyphenation follow
+    logo: str = ""  # file of the guide's logo beside the HTML, when it has one
 
 
 PartKind = Literal["cover", "toc", "front", "map", "chapter", "offer", "financing", "matrix",
@@ -285,6 +288,9 @@ class Labels:
         raise BuildError(f"layouts/theme.yaml: targets.handbook.labels has no '{key}' (add it to the labels there)")
 
 
+LOGO = "logo.png"  # the guide's logo, written beside the HTML
+
+
 def plan_handbook(content: Content, theme: Theme, style: HandbookStyle, date: dt.date) -> Handbook:
     """The whole handbook as a page model, in reading order."""
     lb = Labels(theme, style)
@@ -298,7 +304,7 @@ def plan_handbook(content: Content, theme: Theme, style: HandbookStyle, date: dt
         subtitle=guide.subtitle,
         edition=guide.edition,
         date_iso=date.isoformat(),
-        date_text=f"{date.day}. {style.month_names[date.month - 1]} {date.year}",
+        date_text=style.date_format.format(day=date.day, month=style.month_names[date.month - 1], year=date.year),
         publisher=guide.publisher,
         cover_colour=theme.colour(style.cover_colour),
         cover_ink=readable_on(theme.colour(style.cover_colour), theme),
@@ -313,6 +319,8 @@ def plan_handbook(content: Content, theme: Theme, style: HandbookStyle, date: dt
         sources=tuple((source_anchor(s.id), citation(s), s.url or "") for s in content.sources),
         index=offer_index(content),
         toc=table_of_contents(lb, chapters, personas, content),
+        language=guide.language,
+        logo=LOGO if content.logo_png else "",
     )
 
 
@@ -345,12 +353,12 @@ def offer_facts(content: Content, lb: Labels, offer: Offer) -> tuple[Fact, ...]:
     """The Nøkkelinformasjon box, in the order IMDi's offer pages use."""
     rights = lb(f"rights.{offer.rights}") + (f". {offer.rights_note}" if offer.rights_note else "")
     lang = offer.language
-    language = ". ".join(x for x in (lang.level or "", lang.note) if x) or lb("no_language_requirement")
+    language = ". ".join(x for x in (lang.level or "", lang.note) if x)  # left out when the content is silent
     facts = [
         Fact(lb("responsible"), ", ".join(content.actor(a).name for a in offer.actors)),
         Fact(lb("target_group"), offer.target_group),
         Fact(lb("rights"), rights),
-        Fact(lb("language"), language),
+        *([Fact(lb("language"), language)] if language else []),
         Fact(lb("duration"), offer.duration),
     ]
     if offer.holds:

@@ -76,7 +76,7 @@ class MapColours:
 @dataclass(frozen=True)
 class ConnectorStyle:
     show: Annotated[bool, Doc("draw leads_to connectors at all")]
-    categories: Annotated[tuple[str, ...], Doc("draw leads_to between offers of these categories; empty = all")]
+    categories: Annotated[tuple[str, ...], Doc("draw leads_to between offers of categories with these colour tokens; empty = all")]
     reduce: Annotated[bool, Doc("leave out a→c when a→b→c is drawn (fewer lines, same reachability)")]
     which: Annotated[Literal["all", "rising", "across"], Doc(
         "all leads_to; rising: only up a level or into another category; across: only into another category")]
@@ -104,9 +104,10 @@ class MapText:
     zone_livelihood: str
     zone_goal: str
     updated: str
-    desc: Annotated[str, Doc("root <desc>; {offers} and {lanes} are filled in")]
+    desc: Annotated[str, Doc("root <desc>; {title}, {offers} and {lanes} are filled in")]
     months: tuple[str, ...]
     actor_kinds: dict[str, str]
+    date: Annotated[str, Doc("how a date is written, with {day}, {month} and {year}")] = "{day}. {month} {year}"
     loc: Loc = located()
 
 
@@ -116,7 +117,6 @@ class MapStyle:
 
     arrangement: Literal["lanes", "columns"]
     paper: Literal["A3", "A2"]
-    offer_href: Annotated[str, Doc("link of each offer box; {id} is replaced by the offer id")]
     embed_fonts: bool
     png_width: int
     margin: Mm
@@ -389,9 +389,9 @@ def _bottom_of(parts: _Parts) -> float:
 # --- title block -------------------------------------------------------------------------------
 
 
-def date_text(date: dt.date, months: tuple[str, ...]) -> str:
-    """'26. november 2026'."""
-    return f"{date.day}. {months[date.month - 1]} {date.year}"
+def date_text(date: dt.date, months: tuple[str, ...], pattern: str = "{day}. {month} {year}") -> str:
+    """'26. november 2026' (or as `pattern` has it)."""
+    return pattern.format(day=date.day, month=months[date.month - 1], year=date.year)
 
 
 def _title_block(ctx: _Ctx, width: float, date: dt.date) -> _Parts:
@@ -399,7 +399,7 @@ def _title_block(ctx: _Ctx, width: float, date: dt.date) -> _Parts:
     s, g = ctx.style, ctx.content.guide
     m = s.margin
     parts = _Parts()
-    meta_lines = (g.edition, f"{s.text.updated} {date_text(date, s.text.months)}", g.publisher)
+    meta_lines = (g.edition, f"{s.text.updated} {date_text(date, s.text.months, s.text.date)}", g.publisher)
     meta = ctx.block(meta_lines, width - m, m, ctx.size("meta"), "regular", "meta", "paper", anchor="end")
     legend = _legend(ctx)
     legend_w = max((r.right for r in _rects(legend)), default=0.0)
@@ -474,7 +474,7 @@ def _groups(ctx: _Ctx, cat: Category) -> list[tuple[str, str, list[Offer]]]:
 
 
 def _weights(ctx: _Ctx, cats: list[Category]) -> list[float]:
-    return [max(ctx.style.weights.get(c.id, 1.0), 0.05) for c in cats]
+    return [max(ctx.style.weights.get(c.colour, 1.0), 0.05) for c in cats]  # by colour token: a theme names no content ids
 
 
 def _shares(total: float, weights: list[float], gap: float) -> list[float]:
@@ -1041,17 +1041,17 @@ def _legend(ctx: _Ctx) -> _Parts:
 
 
 def _zone_items(ctx: _Ctx) -> list[tuple[str, str, str]]:
-    s = ctx.style
+    s, own = ctx.style, ctx.content.guide.legend  # the guide's own words first, the theme's plain names else
     start, lanes, livelihood = (_categories(ctx, z) for z in ("start", "lane", "livelihood"))
     items = []
     if start:
-        items.append(("fill", start[0].id, s.text.zone_start))
+        items.append(("fill", start[0].id, own.start or s.text.zone_start))
     if lanes:
-        items.append(("stack", " ".join(c.id for c in lanes), s.text.zone_lanes))
+        items.append(("stack", " ".join(c.id for c in lanes), own.lanes or s.text.zone_lanes))
     if livelihood:
-        items.append(("fill", livelihood[0].id, s.text.zone_livelihood))
+        items.append(("fill", livelihood[0].id, own.livelihood or s.text.zone_livelihood))
     if ctx.content.guide.goals:
-        items.append(("goal", "", s.text.zone_goal))
+        items.append(("goal", "", own.goal or s.text.zone_goal))
     return items
 
 
@@ -1089,7 +1089,8 @@ def _connectors(ctx: _Ctx, parts: _Parts, width: float, height: float) -> tuple[
     cs = ctx.style.connectors
     if not cs.show:
         return (), ()
-    allowed = set(cs.categories)
+    allowed = set(cs.categories)  # colour tokens
+    token = {c.id: c.colour for c in ctx.content.categories}
     offers = {o.id: o for o in ctx.content.offers}
     boxes = parts.boxes
     pairs = []
@@ -1099,7 +1100,7 @@ def _connectors(ctx: _Ctx, parts: _Parts, width: float, height: float) -> tuple[
                 continue
             if boxes[o.id].kind != "offer" or boxes[target].kind != "offer":
                 continue
-            if allowed and not (o.category in allowed and offers[target].category in allowed):
+            if allowed and not (token.get(o.category) in allowed and token.get(offers[target].category) in allowed):
                 continue
             if not _wanted(ctx, cs.which, o, offers[target]):
                 continue

@@ -123,15 +123,16 @@ def _kern_lookups(font: TTFont) -> tuple[tuple[_PairTable, ...], ...]:
     return tuple(lookups)
 
 
-@cache  # the dictionary is read once; the hyphenator keeps no state between words
-def _hyphenator() -> pyphen.Pyphen:
-    return pyphen.Pyphen(lang="nb_NO")
+@cache  # the dictionary is read once per language; the hyphenator keeps no state between words
+def _hyphenator(lang: str = "nb_NO") -> pyphen.Pyphen:
+    return pyphen.Pyphen(lang=lang)
 
 
 class TextMeasure:
     """Widths, line boxes and wrapping for the theme's fonts, keyed by style name."""
 
-    def __init__(self, font_paths: Mapping[str, Path | str]):
+    def __init__(self, font_paths: Mapping[str, Path | str], hyphenation: str = "nb_NO"):
+        self._hyphenation = hyphenation  # pyphen dictionary of the guide's language
         self._paths = {style: str(Path(p).resolve()) for style, p in font_paths.items()}
         self._fonts: dict[str, FontMetrics] = {}
         self._widths: dict[tuple[str, str], int] = {}
@@ -139,7 +140,7 @@ class TextMeasure:
 
     @classmethod
     def from_theme(cls, theme) -> TextMeasure:
-        return cls({style: theme.font_path(style) for style in STYLES})
+        return cls({style: theme.font_path(style) for style in STYLES}, theme.hyphenation)
 
     def metrics(self, style: str = "regular") -> FontMetrics:
         """The style's font, read the first time it is asked for."""
@@ -221,7 +222,7 @@ class TextMeasure:
         return pieces
 
     def _best_break(self, word: str, width: float, size: float, style: str) -> tuple[str, str]:
-        fitting = [(head, tail) for head, tail in _break_points(word) if self.fits(head, width, size, style)]
+        fitting = [(head, tail) for head, tail in _break_points(word, self._hyphenation) if self.fits(head, width, size, style)]
         if fitting:
             return _prefer_joint(fitting)
         # No reasonable point fits (a very narrow box): break between letters.
@@ -256,7 +257,7 @@ def _prefer_joint(fitting: list[tuple[str, str]]) -> tuple[str, str]:
     return fitting[0]
 
 
-def _break_points(word: str) -> list[tuple[str, str]]:
+def _break_points(word: str, lang: str = "nb_NO") -> list[tuple[str, str]]:
     """(head, tail) splits, latest first: after an existing hyphen, or at a hyphenation point."""
     points = {}
     for i, ch in enumerate(word[:-1]):
@@ -264,7 +265,7 @@ def _break_points(word: str) -> list[tuple[str, str]]:
             points[i + 1] = (word[: i + 1], word[i + 1 :])
     offset = 0
     for part in _split_keep(word, "-–/"):
-        for pos in _hyphenator().positions(part.rstrip("-–/")):
+        for pos in _hyphenator(lang).positions(part.rstrip("-–/")):
             points.setdefault(offset + pos, (word[: offset + pos] + HYPHEN, word[offset + pos :]))
         offset += len(part)
     return [points[cut] for cut in sorted(points, reverse=True)]

@@ -351,7 +351,8 @@ def plan_stubs(content: Content, style: FragmentsStyle) -> tuple[Stub, ...]:
     """Every item in import order (parents before children), with its place in the tree."""
     pages = style.pages
     map_id = f"page:{pages.map.slug}"
-    specs = [(f.name, getattr(pages, f.name)) for f in fields(Pages) if f.name != "loc"]
+    silent = {"cefr": not content.cefr, "glossary": not content.terms}  # a reference page only when content has one
+    specs = [(f.name, getattr(pages, f.name)) for f in fields(Pages) if f.name != "loc" and not silent.get(f.name)]
     stubs = [_stub(style, "page", spec.slug, spec.title, spec.summary, None, i, (), f"page-{name}.html.j2", None) for i, (name, spec) in enumerate(specs)]
     categories = content.categories
     stubs += [_stub(style, "category", c.id, c.title, c.summary, map_id, i, (), "category.html.j2", c) for i, c in enumerate(categories)]
@@ -381,8 +382,9 @@ def persona_relations(p) -> tuple[str, ...]:
 
 
 def namespace(guide_url: str) -> uuid.UUID:
-    """The namespace of every item uuid: the guide's own address, so two guides never share a
-    uuid. Changing the address would make a CMS see every item as new."""
+    """The namespace of every item uuid: the guide's own address, so two guides (or a local
+    edition and the national guide) never share a uuid. Changing the address would make a
+    CMS see every item as new."""
     return uuid.uuid5(uuid.NAMESPACE_URL, guide_url)
 
 

@@ -45,6 +45,7 @@ from ..layout.map import PT, MapLayout, layout_map
 from ..layout.routes import Journey, Key, KeyEntry, Mark, RouteStyle, Station, layout_key, plan_routes
 from ..layout.text import TextMeasure
 from ..memo import NO_MEMO, Memo
+from ..output_names import ALL_ROUTES, route_stem
 from ..publish import Writer
 from ..target import Job, Target, build_date
 from ..theme import Theme
@@ -55,7 +56,6 @@ from .map_svg import map_style, render_svg
 from .rasterise import png_key, svg_to_png, tool_version
 
 INSTALL_GRAPHVIZ = "install with: apt-get install graphviz (Debian/Ubuntu) or brew install graphviz (macOS)"
-ALL_ROUTES = "alle-reiser"
 # Makes the route views' elements; unchecked, as svgwrite otherwise validates every attribute
 # of an element made on its own (a quarter of a second per build).
 SVG = svgwrite.Drawing(debug=False)
@@ -192,7 +192,7 @@ def run(job: Job, out: Writer) -> None:
 def _route_views(content: Content, theme: Theme, base: MapBase) -> Iterator[tuple[str, RouteView]]:
     """(file stem, view): one route map per persona, then all of them together."""
     for p in content.personas:
-        yield f"{p.id}-rute", _route_view(content, theme, p, base)
+        yield route_stem(p.id), _route_view(content, theme, p, base)
     yield ALL_ROUTES, _all_routes_view(content, theme, base)
 
 
@@ -235,7 +235,7 @@ def without_fonts(svg: str) -> str:
 def _timeline_svg(content: Content, theme: Theme, style: JourneysStyle, persona: Persona, source: str, fonts: str, memo: Memo) -> str:
     svg = run_dot(source, persona.id, memo, [theme.font_path("regular").parent])
     title = style.labels.timeline_title.format(name=persona.name)
-    return with_root_title(svg, f"{persona.id}-timeline", title, journey_text(content, theme, persona), fonts)
+    return with_root_title(svg, f"{persona.id}-timeline", title, journey_text(content, theme, persona), fonts, theme.language)
 
 
 def run_dot(source: str, what: str, memo: Memo = NO_MEMO, font_dirs: Sequence[Path] = ()) -> str:
@@ -263,13 +263,13 @@ def _dot(exe: str, source: str, what: str, font_dirs: Sequence[Path]) -> str:
     return done.stdout.decode("utf-8")
 
 
-def with_root_title(svg: str, ref: str, title: str, paragraphs: Sequence[str], font_css: str = "") -> str:
+def with_root_title(svg: str, ref: str, title: str, paragraphs: Sequence[str], font_css: str = "", lang: str = "nb") -> str:
     """Give the root <svg> a direct-child <title> and <desc> (dot nests its title in a <g>),
     which WeasyPrint and screen readers read; label the image by them; embed the fonts."""
     tag = ROOT_TAG.search(svg)
     if tag is None:
         raise BuildError(f"Graphviz gave no SVG for '{ref}'")
-    opening = tag.group(0)[:-1] + f' xml:lang="nb" role="img" aria-labelledby={quoteattr(f"{ref}-title {ref}-desc")}>'
+    opening = tag.group(0)[:-1] + f' xml:lang={quoteattr(lang)} role="img" aria-labelledby={quoteattr(f"{ref}-title {ref}-desc")}>'
     head = (f"\n<title id={quoteattr(ref + '-title')}>{escape(title)}</title>"
             f"\n<desc id={quoteattr(ref + '-desc')}>{escape(chr(10).join(paragraphs))}</desc>")
     if font_css:
@@ -341,7 +341,7 @@ class MapBase:
         fonts = font_css(content, theme, style, memo)
         if fonts:  # one set of @font-face rules for the map's text and ours: a second set would shadow the first
             mstyle = dataclasses.replace(mstyle, embed_fonts=False)
-        drawing = _plain(ET.fromstring(render_svg(layout, content, theme, mstyle, mstyle.offer_href, date, memo)))
+        drawing = _plain(ET.fromstring(render_svg(layout, content, theme, mstyle, content.guide.offer_url, date, memo)))
         box = _view_box(drawing)
         for name, value in zip(("x", "y", "width", "height"), box, strict=True):
             drawing.set(name, _n(value))
@@ -547,7 +547,7 @@ def route_document(theme: Theme, base: MapBase, view: RouteView, map_: bool = Tr
     width, height = w + style.key_width + 2 * style.margin, max(h, view.key.bottom + style.margin - y)
     doc = svgwrite.Drawing(size=(f"{_n(width)}mm", f"{_n(height)}mm"), viewBox=f"{_n(x)} {_n(y)} {_n(width)} {_n(height)}", debug=False)
     root = doc.get_xml()
-    for name, value in (("xmlns:inkscape", INKSCAPE), ("xml:lang", "nb"), ("role", "img"), ("aria-labelledby", f"{view.ref}-title {view.ref}-desc")):
+    for name, value in (("xmlns:inkscape", INKSCAPE), ("xml:lang", theme.language), ("role", "img"), ("aria-labelledby", f"{view.ref}-title {view.ref}-desc")):
         root.set(name, value)
     for i, (tag, text) in enumerate((("title", view.title), ("desc", "\n".join(view.paragraphs)))):
         root.insert(i, ET.Element(tag, id=f"{view.ref}-{tag}"))
@@ -605,7 +605,7 @@ def _sprite(theme: Theme, base: MapBase, view: RouteView, rects: Sequence[sprite
     pixels, so each piece is drawn as in the whole drawing. A piece draws the lines and the
     badges and key it meets (drawn in every piece, their text would cost most of the time)."""
     x, y = base.box[:2]
-    root = ET.Element("svg", {"xmlns": SVG_NS, "xmlns:xlink": XLINK, "xmlns:inkscape": INKSCAPE, "xml:lang": "nb",
+    root = ET.Element("svg", {"xmlns": SVG_NS, "xmlns:xlink": XLINK, "xmlns:inkscape": INKSCAPE, "xml:lang": theme.language,
                               "width": str(size[0]), "height": str(size[1]), "viewBox": f"0 0 {size[0]} {size[1]}"})
     defs = ET.SubElement(root, "defs")
     if base.fonts:

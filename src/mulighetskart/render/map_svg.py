@@ -72,7 +72,7 @@ def style_problems(style: MapStyle, theme: Theme, content: Content) -> list[Prob
     for name, ref in vars(style.colours).items():
         if name != "loc" and not ref.startswith("#") and ref not in theme.colours:
             problems.append(Problem(style.colours.loc.of(name), f"unknown colour token '{ref}'", f"use #rrggbb or one of: {', '.join(sorted(theme.colours))}"))
-    problems += _unknown_ids(style, content)
+    problems += _unknown_ids(style, theme, content)
     if not problems:
         palette = Palette.of(style, theme, content)
         for fg_name, bg_name, fg, bg in palette.text_pairs():
@@ -83,12 +83,13 @@ def style_problems(style: MapStyle, theme: Theme, content: Content) -> list[Prob
     return problems
 
 
-def _unknown_ids(style: MapStyle, content: Content) -> list[Problem]:
-    """Ids the theme steers by must exist, so a typo does not silently do nothing."""
-    known = {"category": {c.id for c in content.categories}, "offer": {o.id for o in content.offers}, "actor": {a.id for a in content.actors}}
-    uses = [("lane_order", "category", style.lane_order, style.loc), ("weights", "category", style.weights, style.loc),
+def _unknown_ids(style: MapStyle, theme: Theme, content: Content) -> list[Problem]:
+    """Ids and tokens the theme steers by must exist, so a typo does not silently do nothing."""
+    known = {"category": {c.id for c in content.categories}, "offer": {o.id for o in content.offers}, "actor": {a.id for a in content.actors},
+             "colour token": set(theme.colours)}
+    uses = [("lane_order", "category", style.lane_order, style.loc), ("weights", "colour token", style.weights, style.loc),
             ("order", "offer", style.order, style.loc), ("actor_colours", "actor", style.actor_colours, style.loc),
-            ("categories", "category", style.connectors.categories, style.connectors.loc)]
+            ("categories", "colour token", style.connectors.categories, style.connectors.loc)]
     problems = []
     for field_name, kind, ids, loc in uses:
         for unknown in sorted(set(ids) - known[kind]):
@@ -166,7 +167,7 @@ class Palette:
 def map_svg(content: Content, theme: Theme, *, date: dt.date | None = None, href: str | None = None, memo: Memo = NO_MEMO) -> str:
     """The whole map as an SVG document.
 
-    `href` overrides the theme's link pattern (e.g. "#offer-{id}" inside the handbook);
+    `href` overrides the guide's link pattern (offer_url) (e.g. "#offer-{id}" inside the handbook);
     `date` defaults to the build date (SOURCE_DATE_EPOCH or the guide's `updated`); `memo`
     keeps the font subsets.
     """
@@ -174,14 +175,15 @@ def map_svg(content: Content, theme: Theme, *, date: dt.date | None = None, href
     check_style(style, theme, content)
     measure = TextMeasure.from_theme(theme)
     layout = layout_map(content, style, measure, date or build_date(content))
-    return render_svg(layout, content, theme, style, href or style.offer_href, date or build_date(content), memo)
+    return render_svg(layout, content, theme, style, href or content.guide.offer_url, date or build_date(content), memo)
 
 
 def render_svg(layout: MapLayout, content: Content, theme: Theme, style: MapStyle, href: str, date: dt.date, memo: Memo = NO_MEMO) -> str:
     palette = Palette.of(style, theme, content)
     dwg = svgwrite.Drawing(size=(f"{_n(layout.width)}mm", f"{_n(layout.height)}mm"), viewBox=f"0 0 {_n(layout.width)} {_n(layout.height)}",
                            profile="full", debug=False)
-    dwg.attribs.update({"xmlns:inkscape": INKSCAPE, "xml:lang": "nb", "lang": "nb", "font-family": f"{theme.fonts.family}, sans-serif"})
+    lang = content.guide.language
+    dwg.attribs.update({"xmlns:inkscape": INKSCAPE, "xml:lang": lang, "lang": lang, "font-family": f"{theme.fonts.family}, sans-serif"})
     dwg.set_desc(f"{style.text.title} – {content.guide.title}", map_description(content, style, date))
     if style.embed_fonts:
         dwg.defs.add(dwg.style(font_face_css(theme, used_text(layout), memo)))
@@ -225,7 +227,7 @@ def _layer(dwg, name: str):
 def map_description(content: Content, style: MapStyle, date: dt.date) -> str:
     """The root <desc>: what the map shows, zone by zone, for screen readers and search."""
     lanes = [c for c in content.categories if c.zone == "lane"]
-    parts = [style.text.desc.format(offers=len(content.offers), lanes=len(lanes)), style.text.reading]
+    parts = [style.text.desc.format(title=content.guide.title, offers=len(content.offers), lanes=len(lanes)), style.text.reading]
     for cat in content.categories:
         offers = [o.title for o in content.offers if o.category == cat.id]
         if cat.zone == "livelihood":
@@ -235,7 +237,7 @@ def map_description(content: Content, style: MapStyle, date: dt.date) -> str:
     goals = ", ".join(g.title for g in content.guide.goals)
     if goals:
         parts.append(f"{style.text.goal}: {goals}.")
-    parts.append(f"{content.guide.edition}, {style.text.updated.lower()} {date_text(date, style.text.months)}.")
+    parts.append(f"{content.guide.edition}, {style.text.updated.lower()} {date_text(date, style.text.months, style.text.date)}.")
     return " ".join(parts)
 
 
@@ -271,7 +273,7 @@ def _box(dwg, box: Box, frame: Frame | None, content: Content, style: MapStyle, 
     for mark in box.marks:
         group.add(dwg.circle((_n(mark.cx), _n(mark.cy)), _n(mark.r), fill=palette.marker(f"actor:{mark.actor}" if mark.actor in palette.actors else mark.kind)))
         group.add(_text(dwg, mark.label, palette.fill(mark.label)))
-    if box.kind not in ("offer", "programme"):
+    if box.kind not in ("offer", "programme") or not href:  # no link when the guide names no address
         return group
     link = dwg.a(href=href.format(id=box.id))
     link.attribs["href"] = link.attribs["xlink:href"]

@@ -156,6 +156,8 @@ def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: H
     html_env, css_env = template_env(theme, style)
     files: dict[str, str | bytes] = {f"{FONTS}/{name}": data for name, data in font_files(theme).items()}
     files.update({f"{FIGURES}/{name}": svg for name, svg in sorted(figures.items())})
+    if hb.logo:
+        files[hb.logo] = content.logo_png
     files[SHARED_CSS] = handbook_css(hb, theme, style, css_env)
     for ed in editions(style):
         files[f"{ed.style.file}.css"] = edition_css(hb, ed, theme, css_env)
