@@ -29,6 +29,7 @@ from .figures import draw_figures, figure_pdfs, handbook_fetcher, placeholders
 from .html import Sources, editions, handbook_sources, style_problems
 from .parts import PartWriter, numbered_book, part_setup
 from .pdf import joined_books, joined_pdf, pdf_identifier
+from .reading import Reading, source_words
 from .weasy import check_font_subsetter
 
 
@@ -48,9 +49,15 @@ def render_editions(sources: Sources, layers: dict[str, tuple[str, ...]], style:
         parts = writer.in_order(len(book.parts))
         html = {f"{ed.style.file}.html": sources.html(ed, page_no) for ed in (print_ed, screen_ed)}
         ident = pdf_identifier(*(v if isinstance(v, str) else hashlib.sha256(v).hexdigest() for _, v in sorted({**sources.files, **html}.items())))
-        finish = partial(joined_pdf, identifier=ident, holders=holders, drawn=drawn.result())
+        reading = Reading(spoken_page_ref(style), source_words(html[f"{screen_ed.style.file}.html"]))
+        finish = partial(joined_pdf, identifier=ident, holders=holders, drawn=drawn.result(), reading=reading)
     pdfs = joined_books({ed.name: (parts[ed.name], ed) for ed in eds}, finish)
     return html | {f"{ed.style.file}.pdf": pdfs[ed.name] for ed in (print_ed, screen_ed)}
+
+
+def spoken_page_ref(style: HandbookStyle) -> str:
+    """How the screen edition reads a page number out (targets.handbook.labels.spoken_page_ref)."""
+    return style.labels.get("spoken_page_ref", "{page}")
 
 
 def run(job: Job, out: Writer) -> None:
@@ -66,7 +73,11 @@ def run(job: Job, out: Writer) -> None:
 
 
 def check(content: Content, theme: Theme) -> list[Problem]:
-    return style_problems(theme.section("handbook"))
+    style = theme.section("handbook")
+    problems = style_problems(style)
+    if "{page}" not in spoken_page_ref(style):
+        problems.append(Problem(style.loc.of("labels"), "labels.spoken_page_ref must say where the page number goes, e.g. ', side {page}'"))
+    return problems
 
 
 TARGET = Target(name="handbook", style=HandbookStyle, run=run, uses=("map", "journeys"), check=check)
