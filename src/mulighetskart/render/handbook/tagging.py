@@ -29,6 +29,7 @@ LEADER = " .\u2007\u00a0"  # dot leaders and the figure spaces that pad a page n
 SPLITTABLE = {"/Sect", "/Art", "/Part", "/Div", "/L", "/Table", "/TBody", "/BlockQuote", "/Index", "/TOC"}
 BLOCKS = {"/P", "/H", "/H1", "/H2", "/H3", "/H4", "/H5", "/H6", "/LBody", "/Lbl", "/TD", "/TH", "/Caption", "/Figure"}
 SAME_LINE = 0.5  # pt: pieces whose baselines differ by less share a line
+BARE_ADDRESS = re.compile(r"(https?://|www\.)\S+")
 TEXT_OPS = {"Tj", "TJ", "'", '"'}
 
 
@@ -60,6 +61,7 @@ def mend_tagged_pdf(pdf: pikepdf.Pdf, reading: Reading) -> None:
     document = pdf.Root.StructTreeRoot.K[0]
     _merge_continued(mending, document)
     _fold_nested_links(mending, document)
+    _join_split_links(mending, document)
     _mark_artifacts(mending, document)
     _set_actual_text(mending, document, reading)
     _set_link_contents(mending, document)
@@ -200,15 +202,44 @@ def _fold_nested_links(mending: Mending, document) -> None:
         link.K = pikepdf.Array(kids)
 
 
+def _join_split_links(mending: Mending, document) -> None:
+    """A link broken over two lines is two links, side by side, to one target: make it one."""
+    for element in [document, *_elements(document)]:
+        kids = _kids(element)
+        if sum(1 for kid in kids if _is_element(kid) and kid.S == "/Link") < 2:
+            continue
+        joined = []
+        for kid in kids:
+            last = joined[-1] if joined else None
+            if _is_element(kid) and kid.S == "/Link" and _is_element(last) and last.S == "/Link" and _target(last) == _target(kid) is not None:
+                _move_kids(mending.pdf, kid, last)
+            else:
+                joined.append(kid)
+        if len(joined) != len(kids):
+            element.K = pikepdf.Array(joined)
+
+
+def _target(link) -> str | None:
+    """Where a link element's (first) annotation goes."""
+    for kid in _kids(link):
+        if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR":
+            annot = kid.Obj
+            action = annot.get("/A", {})
+            return str(annot.get("/Dest") or action.get("/URI") or action.get("/D") or "") or None
+    return None
+
+
 def _set_link_contents(mending: Mending, document) -> None:
-    """Each link annotation's /Contents: the text its link reads (title and page)."""
+    """Each link annotation's /Contents: the text its link reads (title and page); a link that
+    reads only its address is named by the text around it too (whose page it is)."""
     for link in [e for e in _elements(document) if e.S == "/Link"]:
         text = " ".join(_read(mending, link).split())
-        uri = None
+        if BARE_ADDRESS.fullmatch(text) and _is_element(link.get("/P")):
+            around = " ".join(_read(mending, link.P).replace(_read(mending, link), " ").split()).rstrip(" .,:;")
+            text = f"{around} ({text})" if around else text
         for kid in [k for e in [link, *_elements(link)] for k in _kids(e)]:
             if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR":
-                uri = uri or kid.Obj.get("/A", {}).get("/URI")
-                kid.Obj.Contents = pikepdf.String(text or str(uri or ""))
+                kid.Obj.Contents = pikepdf.String(text)
 
 
 def _read(mending: Mending, element) -> str:
