@@ -30,7 +30,6 @@ SPLITTABLE = {"/Sect", "/Art", "/Part", "/Div", "/L", "/Table", "/TBody", "/Bloc
 BLOCKS = {"/P", "/H", "/H1", "/H2", "/H3", "/H4", "/H5", "/H6", "/LBody", "/Lbl", "/TD", "/TH", "/Caption", "/Figure"}
 SAME_LINE = 0.5  # pt: pieces whose baselines differ by less share a line
 BARE_ADDRESS = re.compile(r"(https?://|www\.)\S+")
-TEXT_OPS = {"Tj", "TJ", "'", '"'}
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ def _kids(element) -> list:
 
 
 def _is_element(obj) -> bool:
-    return isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") not in ("/MCR", "/OBJR") and "/S" in obj
+    return isinstance(obj, pikepdf.Dictionary) and "/S" in obj  # marked-content and object references have no /S
 
 
 def _elements(element) -> Iterator:
@@ -267,6 +266,7 @@ def _set_actual_text(mending: Mending, document, reading: Reading) -> None:
     content = [(owner, i, key) for owner, i, key in _content(mending, document)
                if key in mending.pieces and key not in mending.artifacts]
     blocks = [_block(owner) for owner, _, _ in content]
+    fixes: dict[tuple[int, int], tuple[object, dict[int, str]]] = {}
     for n, (owner, i, key) in enumerate(content):
         piece = mending.pieces[key]
         text = piece.text
@@ -283,7 +283,9 @@ def _set_actual_text(mending: Mending, document, reading: Reading) -> None:
                                               and not _one_word(text, after, reading.words)):
                 text += " "
         if text != piece.text:
-            _actual_text(mending.pdf, owner, i, text)
+            fixes.setdefault(owner.objgen, (owner, {}))[1][i] = text
+    for owner, texts in fixes.values():
+        _actual_texts(mending.pdf, owner, texts)
 
 
 def _one_word(before: str, after: str, words: frozenset[str]) -> bool:
@@ -300,16 +302,16 @@ def _block(element) -> tuple[int, int]:
     return element.objgen
 
 
-def _actual_text(pdf: pikepdf.Pdf, owner, index: int, text: str) -> None:
-    """/ActualText for the marked content at `owner.K[index]`: on the owner where that is all
-    it holds, else on a span of its own around it."""
+def _actual_texts(pdf: pikepdf.Pdf, owner, texts: dict[int, str]) -> None:
+    """/ActualText for the marked content at `owner.K[index]` for each index in `texts`: on
+    the owner where that is all it holds, else on a span of its own around it."""
     kids = _kids(owner)
     if len(kids) == 1 and owner.S == "/Span":
-        owner.ActualText = pikepdf.String(text)
+        owner.ActualText = pikepdf.String(texts[0])
         return
-    span = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Span, P=owner, Pg=owner.Pg,
-                                                K=pikepdf.Array([kids[index]]), ActualText=pikepdf.String(text)))
-    kids[index] = span
+    for index, text in texts.items():
+        kids[index] = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Span, P=owner, Pg=owner.Pg,
+                                                           K=pikepdf.Array([kids[index]]), ActualText=pikepdf.String(text)))
     owner.K = pikepdf.Array(kids)
 
 
@@ -364,41 +366,52 @@ def _untag_forms(resources, seen: set[tuple[int, int]]) -> None:
 def _read_page(mending: Mending, page, index: int, tagged: set[tuple[int, int]]) -> set[int]:
     """Keep the text of each tagged MCID on the page; the other MCIDs become artifacts (returned)."""
     fonts = {str(name): _to_unicode(font) for name, font in page.Resources.get("/Font", {}).items()}
-    ops = pikepdf.parse_content_stream(page)
     stack: list[int | None] = []
-    font, y, changed, out = None, 0.0, False, []
+    font: dict[int, str] = {}
+    y = 0.0
     orphans: set[int] = set()
     texts: dict[int, list[str]] = {}
     ys: dict[int, float] = {}
-    for operands, operator in ops:
+    for operands, operator in pikepdf.parse_content_stream(page, READ_OPS):
         op = str(operator)
         if op == "BDC":
             mcid = operands[1].get("/MCID") if isinstance(operands[1], pikepdf.Dictionary) else None
             stack.append(None if mcid is None else int(mcid))
             if mcid is not None and (index, int(mcid)) not in tagged:
                 orphans.add(int(mcid))
-                operands, changed = [pikepdf.Name.Artifact], True
-                out.append(pikepdf.ContentStreamInstruction(operands, pikepdf.Operator("BMC")))
-                continue
         elif op == "BMC":
             stack.append(None)
-        elif op == "EMC" and stack:
-            stack.pop()
+        elif op == "EMC":
+            if stack:
+                stack.pop()
         elif op == "Tf":
             font = fonts.get(str(operands[0]), {})
         elif op == "Tm":
             y = float(operands[5])
-        elif op in TEXT_OPS:
+        else:
             mcid = next((m for m in reversed(stack) if m is not None), None)
             if mcid is not None:
-                texts.setdefault(mcid, []).append(_decode(operands[-1], font or {}))
+                texts.setdefault(mcid, []).append(_decode(operands[-1], font))
                 ys.setdefault(mcid, y)
-        out.append(pikepdf.ContentStreamInstruction(operands, operator))
     for mcid, parts in texts.items():
         mending.pieces[(index, mcid)] = Piece("".join(parts), ys[mcid])
-    if changed:
-        page.obj.Contents = mending.pdf.make_stream(pikepdf.unparse_content_stream(out))
+    if orphans:
+        _as_artifacts(mending.pdf, page, orphans)
     return orphans
+
+
+READ_OPS = "BDC BMC EMC Tf Tm Tj TJ ' \""
+MARKED = re.compile(rb"/[A-Za-z]+\s*<<\s*/MCID\s+(\d+)\s*>>\s*BDC")
+
+
+def _as_artifacts(pdf: pikepdf.Pdf, page, mcids: set[int]) -> None:
+    """Turn the marked content of `mcids` into artifacts. On the stream's bytes: WeasyPrint
+    writes each mark as `/Span <</MCID n>> BDC`, and shows text only as hex strings, so the
+    pattern cannot occur inside one."""
+    contents = page.obj.Contents
+    data = b"\n".join(c.read_bytes() for c in contents) if isinstance(contents, pikepdf.Array) else contents.read_bytes()
+    marked = MARKED.sub(lambda m: b"/Artifact BMC" if int(m.group(1)) in mcids else m.group(0), data)
+    page.obj.Contents = pdf.make_stream(marked)
 
 
 BFCHAR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]*)>")
