@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests`, `lint`, `build`, `goldens`, `bench`, `fuzz`, `a11y`."""
+"""Developer sessions: `nox -s tests`, `lint`, `build`, `goldens`, `bench`, `fuzz`, `a11y`, `pdfua`."""
 
 import nox
 
@@ -53,3 +53,12 @@ def a11y(session: nox.Session) -> None:
     """Check every CMS fragment with the Nu Html Checker and axe-core (needs java, chromium, npm)."""
     session.install("-e", ".[dev]")
     session.run("pytest", "tests/test_fragments_a11y.py", "-q", *session.posargs, env={"MULIGHETSKART_A11Y_ALL": "1"})
+
+
+@nox.session
+def pdfua(session: nox.Session) -> None:
+    """Build the handbook and check the screen edition with pdfua, an independent PDF/UA-1 checker (a subset of the rules)."""
+    session.install("-e", ".", "pdfua==0.1.3")
+    out = session.create_tmp()
+    session.run("mulighetskart", "build", "--only", "handbook", "--out", out, *session.posargs)
+    session.run("pdfua", "check", f"{out}/handbook/handbok-skjerm.pdf")
