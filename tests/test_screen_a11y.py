@@ -9,6 +9,7 @@ tree). A long table laid out by WeasyPrint alone checks what the fixture's pages
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import io
 import re
@@ -20,6 +21,7 @@ import weasyprint
 
 from mulighetskart.build import BuildOptions, build
 from mulighetskart.layout import handbook as hb_plan
+from mulighetskart.render.handbook.html import style_problems
 from mulighetskart.render.handbook.reading import Reading, source_words
 from mulighetskart.render.handbook.tagging import mend_tagged_pdf
 from mulighetskart.theme import load_theme
@@ -47,8 +49,13 @@ def reader(built):
 
 
 @pytest.fixture(scope="module")
-def labels():
-    return load_theme(LAYOUTS, {"handbook": hb_plan.HandbookStyle}).section("handbook").labels
+def style():
+    return load_theme(LAYOUTS, {"handbook": hb_plan.HandbookStyle}).section("handbook")
+
+
+@pytest.fixture(scope="module")
+def labels(style):
+    return style.labels
 
 
 def links(reader) -> list:
@@ -126,6 +133,12 @@ def test_links_say_where_they_go_and_do_not_nest(reader):
     assert len(described) >= len(found) > 100
     assert [d for d in described if not d.strip() or d in dests or re.fullmatch(r"[\s.\d\u2007]*", d)] == []
     assert [d for d in described if re.fullmatch(r"https?://\S+", d)] == []  # a bare address says who it is from
+
+
+def test_a_spoken_page_reference_without_its_number_is_refused(style):
+    silent = dataclasses.replace(style, labels={**style.labels, "spoken_page_ref": ", side"})
+    assert [p.message for p in style_problems(silent)] == ["labels.spoken_page_ref must say where the page number goes, e.g. ', side {page}'"]
+    assert style_problems(style) == []
 
 
 # --------------------------------------------------------------------------- tables and headings

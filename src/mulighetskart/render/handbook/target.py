@@ -26,7 +26,7 @@ from ...publish import Writer
 from ...target import Job, Target
 from ...theme import Theme
 from .figures import draw_figures, figure_pdfs, handbook_fetcher, placeholders
-from .html import Sources, editions, handbook_sources, style_problems
+from .html import Sources, editions, handbook_sources, spoken_page_ref, style_problems
 from .parts import PartWriter, numbered_book, part_setup
 from .pdf import joined_books, joined_pdf, pdf_identifier
 from .reading import Reading, source_words
@@ -55,11 +55,6 @@ def render_editions(sources: Sources, layers: dict[str, tuple[str, ...]], style:
     return html | {f"{ed.style.file}.pdf": pdfs[ed.name] for ed in (print_ed, screen_ed)}
 
 
-def spoken_page_ref(style: HandbookStyle) -> str:
-    """How the screen edition reads a page number out (targets.handbook.labels.spoken_page_ref)."""
-    return style.labels.get("spoken_page_ref", "{page}")
-
-
 def run(job: Job, out: Writer) -> None:
     style: HandbookStyle = job.theme.section("handbook")
     check_font_subsetter()
@@ -73,11 +68,7 @@ def run(job: Job, out: Writer) -> None:
 
 
 def check(content: Content, theme: Theme) -> list[Problem]:
-    style = theme.section("handbook")
-    problems = style_problems(style)
-    if "{page}" not in spoken_page_ref(style):
-        problems.append(Problem(style.loc.of("labels"), "labels.spoken_page_ref must say where the page number goes, e.g. ', side {page}'"))
-    return problems
+    return style_problems(theme.section("handbook"))
 
 
 TARGET = Target(name="handbook", style=HandbookStyle, run=run, uses=("map", "journeys"), check=check)
