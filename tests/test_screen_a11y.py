@@ -171,9 +171,12 @@ def test_headings_do_not_skip_levels(reader):
 
 LONG_TABLE = """<!DOCTYPE html><html lang="nb"><head><title>Tabell</title><style>
 @page { size: A6; margin: 10mm; @top-center { content: "Løpende tittel"; } @bottom-right { content: counter(page); } }
-body { font: 9pt sans-serif; hyphens: auto; } thead { display: table-header-group; } td, th { border: 0.4pt solid; }
+body { font: 9pt sans-serif; hyphens: auto; }
+a.ref::after { content: "s. " attr(data-page); } a.out::after { content: " (" attr(href) ")"; }
+thead { display: table-header-group; } td, th { border: 0.4pt solid; }
 </style></head><body><section><h1>Tabell</h1>
 <p>Kvalifiseringsprogrammet og introduksjonsprogrammet <a href="#slutt">kombineres med arbeidsrettede tiltak</a> i kommunene.</p>
+<p>Se <a class="ref" href="#slutt" data-page="4">slutten</a> og <a class="out" href="https://lovdata.no/lov/2020-11-06-127">loven</a>.</p>
 <table><thead><tr><th scope="col">Tilbud</th><th scope="col">Introduksjonsstønad</th></tr></thead><tbody>
 {rows}
 </tbody></table><p id="slutt">Slutt.</p></section></body></html>"""
@@ -209,6 +212,12 @@ def test_a_table_over_pages_is_one_table_with_one_head(long_table):
 
 def test_a_link_over_two_lines_is_one_link(long_table):
     found = [e for e in long_table.elements() if e.S == "/Link"]
-    assert len(found) == 1
+    assert len(found) == 3
     assert " ".join(long_table.text(found[0]).split()) == "kombineres med arbeidsrettede tiltak"
     assert {str(a.Contents) for a in annotations(found[0])} == {"kombineres med arbeidsrettede tiltak"}
+
+
+def test_a_page_number_reads_as_words_and_an_address_as_itself(long_table):
+    reference, outside = [e for e in long_table.elements() if e.S == "/Link"][1:]
+    assert long_table.text(reference) == "slutten, side 4"
+    assert " ".join(long_table.text(outside).split()) == "loven (https://lovdata.no/lov/2020-11-06-127)"

@@ -29,6 +29,7 @@ LEADER = " .\u2007\u00a0"  # dot leaders and the figure spaces that pad a page n
 SPLITTABLE = {"/Sect", "/Art", "/Part", "/Div", "/L", "/Table", "/TBody", "/BlockQuote", "/Index", "/TOC"}
 BLOCKS = {"/P", "/H", "/H1", "/H2", "/H3", "/H4", "/H5", "/H6", "/LBody", "/Lbl", "/TD", "/TH", "/Caption", "/Figure"}
 SAME_LINE = 0.5  # pt: pieces whose baselines differ by less share a line
+PAGE_NUMBER = re.compile(r"\D{0,12}?\d{1,5}")  # "s. 29", or "29" after a leader
 BARE_ADDRESS = re.compile(r"(https?://|www\.)\S+")
 
 
@@ -49,7 +50,7 @@ class Mending:
     page_index: dict[tuple[int, int], int]
     pieces: dict[tuple[int, int], Piece] = field(default_factory=dict)
     artifacts: set[tuple[int, int]] = field(default_factory=set)
-    page_refs: set[tuple[int, int]] = field(default_factory=set)  # pieces that came from a link's ::after
+    afters: list[tuple[tuple[int, int], ...]] = field(default_factory=list)  # the pieces of each link's ::after
 
 
 def mend_tagged_pdf(pdf: pikepdf.Pdf, reading: Reading) -> None:
@@ -181,15 +182,15 @@ def _drop(mending: Mending, element) -> None:
 
 def _fold_nested_links(mending: Mending, document) -> None:
     """A link's ::after (its page number or URL) is tagged as a link inside the link: fold it
-    into its link, keeping its annotations, and remember its text as a page reference (a
-    leader inside it is a link inside that again)."""
+    into its link, keeping its annotations, and remember its pieces (a leader inside it is a
+    link inside that again)."""
     for link in reversed([e for e in _elements(document) if e.S == "/Link"]):  # the innermost first
         if not any(_is_element(kid) and kid.S == "/Link" for kid in _kids(link)):
             continue
         kids = []
         for kid in _kids(link):
             if _is_element(kid) and kid.S == "/Link":
-                mending.page_refs.update(key for _, _, key in _content(mending, kid))
+                mending.afters.append(tuple(key for _, _, key in _content(mending, kid)))
                 holder = pikepdf.Dictionary(K=pikepdf.Array(), Pg=link.Pg)
                 _move_kids(mending.pdf, kid, holder)
                 for moved in _kids(holder):
@@ -266,11 +267,12 @@ def _set_actual_text(mending: Mending, document, reading: Reading) -> None:
     content = [(owner, i, key) for owner, i, key in _content(mending, document)
                if key in mending.pieces and key not in mending.artifacts]
     blocks = [_block(owner) for owner, _, _ in content]
+    page_refs = _page_references(mending)
     fixes: dict[tuple[int, int], tuple[object, dict[int, str]]] = {}
     for n, (owner, i, key) in enumerate(content):
         piece = mending.pieces[key]
         text = piece.text
-        if key in mending.page_refs:
+        if key in page_refs:
             number = re.search(r"\d+", text)
             text = reading.spoken_page_ref.format(page=number.group()) if number else text.strip(LEADER)
         if n + 1 < len(content) and text and not text[-1].isspace():
@@ -279,13 +281,24 @@ def _set_actual_text(mending: Mending, document, reading: Reading) -> None:
             line_end = after_key[0] != key[0] or abs(mending.pieces[after_key].y - piece.y) > SAME_LINE
             hyphenated = line_end and text.endswith(HYPHEN)
             text = text[:-1] if hyphenated else text
-            if blocks[n + 1] != blocks[n] or (line_end and not hyphenated and after and not after[0].isspace()
-                                              and not _one_word(text, after, reading.words)):
+            if not hyphenated and (blocks[n + 1] != blocks[n] or (line_end and after and not after[0].isspace()
+                                                                 and not _one_word(text, after, reading.words))):
                 text += " "
         if text != piece.text:
             fixes.setdefault(owner.objgen, (owner, {}))[1][i] = text
     for owner, texts in fixes.values():
         _actual_texts(mending.pdf, owner, texts)
+
+
+def _page_references(mending: Mending) -> set[tuple[int, int]]:
+    """The pieces of the ::afters that show a page number (with a label or a leader before
+    it), not an address."""
+    found = set()
+    for keys in mending.afters:
+        shown = "".join(mending.pieces[k].text for k in keys if k in mending.pieces).strip(LEADER)
+        if PAGE_NUMBER.fullmatch(shown):
+            found.update(keys)
+    return found
 
 
 def _one_word(before: str, after: str, words: frozenset[str]) -> bool:
