@@ -268,26 +268,28 @@ def _set_actual_text(mending: Mending, document, reading: Reading) -> None:
                if key in mending.pieces and key not in mending.artifacts]
     blocks = [_block(owner) for owner, _, _ in content]
     page_refs = _page_references(mending)
+    spoken = [_spoken(mending.pieces[key].text, reading) if key in page_refs else mending.pieces[key].text for _, _, key in content]
     fixes: dict[tuple[int, int], tuple[object, dict[int, str]]] = {}
     for n, (owner, i, key) in enumerate(content):
-        piece = mending.pieces[key]
-        text = piece.text
-        if key in page_refs:
-            number = re.search(r"\d+", text)
-            text = reading.spoken_page_ref.format(page=number.group()) if number else text.strip(LEADER)
+        piece, text = mending.pieces[key], spoken[n]
         if n + 1 < len(content) and text and not text[-1].isspace():
-            after_key = content[n + 1][2]
-            after = mending.pieces[after_key].text
+            after_key, after = content[n + 1][2], spoken[n + 1]
             line_end = after_key[0] != key[0] or abs(mending.pieces[after_key].y - piece.y) > SAME_LINE
             hyphenated = line_end and text.endswith(HYPHEN)
             text = text[:-1] if hyphenated else text
-            if not hyphenated and (blocks[n + 1] != blocks[n] or (line_end and after and not after[0].isspace()
-                                                                 and not _one_word(text, after, reading.words))):
+            if not hyphenated and after and not after[0].isspace() and after[0] not in ",.;:)" and (
+                    blocks[n + 1] != blocks[n] or (line_end and not _one_word(text, after, reading.words))):
                 text += " "
         if text != piece.text:
             fixes.setdefault(owner.objgen, (owner, {}))[1][i] = text
     for owner, texts in fixes.values():
         _actual_texts(mending.pdf, owner, texts)
+
+
+def _spoken(shown: str, reading: Reading) -> str:
+    """A page reference's piece as read: its number as words, a leader as nothing."""
+    number = re.search(r"\d+", shown)
+    return reading.spoken_page_ref.format(page=number.group()) if number else shown.strip(LEADER)
 
 
 def _page_references(mending: Mending) -> set[tuple[int, int]]:
