@@ -131,6 +131,8 @@ def test_links_say_where_they_go_and_do_not_nest(reader):
     assert [link for link in found if any(e.S == "/Link" for e in _below(link))] == []
     described = [str(a.get("/Contents", "")) for link in found for a in annotations(link)]
     assert len(described) >= len(found) > 100
+    on_pages = [a for page in reader.pdf.pages for a in page.get("/Annots", []) if a.get("/Subtype") == "/Link"]
+    assert len(on_pages) == len(described)  # every link annotation belongs to a link element
     assert [d for d in described if not d.strip() or d in dests or re.fullmatch(r"[\s.\d\u2007]*", d)] == []
     assert [d for d in described if re.fullmatch(r"https?://\S+", d)] == []  # a bare address says who it is from
 
