@@ -157,6 +157,14 @@ def test_tables_are_whole_and_every_header_cell_has_a_scope(reader, built):
         assert sum(1 for e in _below(table) if e.S == "/THead") <= 1
 
 
+def test_an_element_over_a_page_break_is_one_and_parts_stay_apart(reader):
+    top = kids(reader.pdf.Root.StructTreeRoot.K[0])
+    pages = reader.page_index
+    spanning = [e for e in top if len({pages[k.Pg.objgen] for k in [e, *_below(e)] if "/Pg" in k}) > 1]
+    assert spanning  # the fixture's long offers run over a page break
+    assert [e for e in top if sum(1 for k in _below(e) if k.S == "/H1") > 1] == []  # one part, one chapter
+
+
 def test_headings_do_not_skip_levels(reader):
     level, skips = 0, []
     for element in reader.elements():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import itertools
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -65,7 +66,8 @@ def joined_pdf(parts: list[PartPdf], edition: Edition, identifier: bytes, holder
         book = stack.enter_context(join_parts(parts))
         swap_in_figures(book, holders, drawn, stack)
         if edition.style.pdf_variant.startswith("pdf/ua"):
-            mend_tagged_pdf(book, reading)
+            starts = itertools.accumulate((part.pages for part in parts[:-1]), initial=0)  # where each part begins
+            mend_tagged_pdf(book, reading, frozenset(starts))
         set_document_id(book, identifier)
         out = io.BytesIO()
         book.save(out, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)

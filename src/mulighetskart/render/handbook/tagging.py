@@ -26,7 +26,7 @@ from .reading import Reading, word
 
 HYPHEN = "\u2010"  # what WeasyPrint inserts where it hyphenates (the source writes U+002D)
 LEADER = " .\u2007\u00a0"  # dot leaders and the figure spaces that pad a page number
-SPLITTABLE = {"/Sect", "/Art", "/Part", "/Div", "/L", "/Table", "/TBody", "/BlockQuote", "/Index", "/TOC"}
+SPLITTABLE = {"/Sect", "/Art", "/Part", "/Div", "/NonStruct", "/L", "/Table", "/TBody", "/BlockQuote", "/Index", "/TOC"}
 BLOCKS = {"/P", "/H", "/H1", "/H2", "/H3", "/H4", "/H5", "/H6", "/LBody", "/Lbl", "/TD", "/TH", "/Caption", "/Figure"}
 SAME_LINE = 0.5  # pt: pieces whose baselines differ by less share a line
 PAGE_NUMBER = re.compile(r"\D{0,12}?\d{1,5}")  # "s. 29", or "29" after a leader
@@ -53,13 +53,14 @@ class Mending:
     afters: list[tuple[tuple[int, int], ...]] = field(default_factory=list)  # the pieces of each link's ::after
 
 
-def mend_tagged_pdf(pdf: pikepdf.Pdf, reading: Reading) -> None:
-    """Mend the tagged PDF in place (an untagged one is left as it is)."""
+def mend_tagged_pdf(pdf: pikepdf.Pdf, reading: Reading, starts: frozenset[int] = frozenset()) -> None:
+    """Mend the tagged PDF in place (an untagged one is left as it is); `starts` are the
+    pages (from 0) where a part of the book begins: nothing there continues the page before."""
     if "/StructTreeRoot" not in pdf.Root:
         return
     mending = Mending(pdf, {page.obj.objgen: i for i, page in enumerate(pdf.pages)})
     document = pdf.Root.StructTreeRoot.K[0]
-    _merge_continued(mending, document)
+    _merge_continued(mending, document, starts)
     _fold_nested_links(mending, document)
     _join_split_links(mending, document)
     _mark_artifacts(mending, document)
@@ -120,14 +121,14 @@ def _move_kids(pdf: pikepdf.Pdf, source, target) -> None:
 # --------------------------------------------------------------------------- continued elements
 
 
-def _merge_continued(mending: Mending, document) -> None:
+def _merge_continued(mending: Mending, document, starts: frozenset[int]) -> None:
     """WeasyPrint tags each page on its own, so an element that runs over a page break is two
     elements; where the elements either side of a page break continue one another, join them."""
     kids = _kids(document)
     merged = [kids[0]] if kids else []
     for kid in kids[1:]:
-        last = merged[-1]
-        if _continues(last, kid) and last.Pg.objgen != kid.Pg.objgen:
+        last, page = merged[-1], mending.page_index[kid.Pg.objgen]
+        if page not in starts and last.Pg.objgen != kid.Pg.objgen and _continues(last, kid):
             _join(mending, last, kid)
         else:
             merged.append(kid)
