@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests`, `lint`, `build`, `goldens`, `bench`, `fuzz`, `a11y`, `cms`."""
+"""Developer sessions: `nox -s tests`, `lint`, `build`, `goldens`, `bench`, `fuzz`, `a11y`, `cms`, `pdfua`."""
 
 import nox
 
@@ -60,3 +60,12 @@ def cms(session: nox.Session) -> None:
     """Import every CMS fragment into Wagtail (SQLite) and through its rich-text editor's conversion."""
     session.install("-e", ".[dev,cms]")
     session.run("pytest", "tests/test_fragments_cms.py", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+def pdfua(session: nox.Session) -> None:
+    """Build the handbook and check the screen edition with pdfua, an independent PDF/UA-1 checker (a subset of the rules)."""
+    session.install("-e", ".", "pdfua==0.1.3")
+    out = session.create_tmp()
+    session.run("mulighetskart", "build", "--only", "handbook", "--out", out, *session.posargs)
+    session.run("pdfua", "check", f"{out}/handbook/handbok-skjerm.pdf")

@@ -220,6 +220,30 @@ def test_route_has_title_desc_and_the_map_inside(fixture_content, theme, amal_ro
     assert len(re.findall(r"[\d.]+,[\d.]+", line.get("points"))) >= 2
 
 
+def readable(element: ET.Element) -> list[str]:
+    """The text a screen reader reaches in a drawing, in order: none under aria-hidden."""
+    if element.get("aria-hidden") == "true" or element.tag in (f"{SVG}title", f"{SVG}desc"):
+        return []
+    own = [element.text] if element.tag == f"{SVG}text" and element.text else []
+    return own + [t for child in element for t in readable(child)]
+
+
+def test_route_reads_its_stops_in_order_and_hides_the_map_under_the_veil(fixture_content, amal_route):
+    title, desc = amal_route[0].get("id"), amal_route[1].get("id")
+    assert (amal_route.get("role"), amal_route.get("aria-labelledby"), amal_route.get("aria-describedby")) == ("graphics-document", title, desc)
+    background, overlay = [c for c in amal_route if c.tag == f"{SVG}svg"]
+    assert background.get("aria-hidden") == "true" and overlay.get("aria-hidden") == "true"
+    assert background.get("role") is None  # the map's own role stays with the map alone
+    links = list(background.iter(f"{SVG}a"))
+    assert links and all(a.get("tabindex") == "-1" for a in links)  # hidden, so out of the tab order
+    read = squash(" ".join(readable(amal_route)))
+    amal = next(p for p in fixture_content.personas if p.id == "amal")
+    stops = list(dict.fromkeys(o for ph in amal.journey for o in ph.offers))
+    places = [read.find(squash(fixture_content.offer(o).title)) for o in stops]
+    assert -1 not in places and places == sorted(places), "the key reads every stop, in the route's order"
+    assert "Mulighetskartet" not in read  # nothing of the map under the veil is read
+
+
 def test_route_fades_the_offers_off_the_route(fixture_content, amal_route):
     amal = next(p for p in fixture_content.personas if p.id == "amal")
     veil = next(e for e in amal_route.iter(f"{SVG}path") if e.get("class") == "route-veil")

@@ -108,6 +108,14 @@ def test_root_has_title_desc_and_language(fixture_svg, fixture_content):
     assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "nb"
 
 
+def test_map_is_a_graphics_document_named_by_its_title_and_described_by_its_desc(fixture_svg, fixture_content):
+    root = parse(fixture_svg)
+    assert root.get("role") == "graphics-document"  # not an image: its offer links stay reachable
+    assert root.get("aria-labelledby") == root[0].get("id") and root.get("aria-describedby") == root[1].get("id")
+    assert [e for e in root.iter() if e.get("aria-hidden")] == []
+    assert len(list(root.iter(f"{SVG}a"))) == len(fixture_content.offers)
+
+
 def test_layers_open_as_named_layers(fixture_svg):
     root = parse(fixture_svg)
     layers = [g for g in root if g.tag == f"{SVG}g"]

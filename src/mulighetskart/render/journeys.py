@@ -341,7 +341,7 @@ class MapBase:
         fonts = font_css(content, theme, style, memo)
         if fonts:  # one set of @font-face rules for the map's text and ours: a second set would shadow the first
             mstyle = dataclasses.replace(mstyle, embed_fonts=False)
-        drawing = _plain(ET.fromstring(render_svg(layout, content, theme, mstyle, content.guide.offer_url, date, memo)))
+        drawing = _hidden(_plain(ET.fromstring(render_svg(layout, content, theme, mstyle, content.guide.offer_url, date, memo))))
         box = _view_box(drawing)
         for name, value in zip(("x", "y", "width", "height"), box, strict=True):
             drawing.set(name, _n(value))
@@ -547,7 +547,10 @@ def route_document(theme: Theme, base: MapBase, view: RouteView, map_: bool = Tr
     width, height = w + style.key_width + 2 * style.margin, max(h, view.key.bottom + style.margin - y)
     doc = svgwrite.Drawing(size=(f"{_n(width)}mm", f"{_n(height)}mm"), viewBox=f"{_n(x)} {_n(y)} {_n(width)} {_n(height)}", debug=False)
     root = doc.get_xml()
-    for name, value in (("xmlns:inkscape", INKSCAPE), ("xml:lang", theme.language), ("role", "img"), ("aria-labelledby", f"{view.ref}-title {view.ref}-desc")):
+    # A graphics document: its title names it, its desc reads the journey; the map under the
+    # veil and the drawn route are hidden from assistive technology, the key reads the stops in order.
+    for name, value in (("xmlns:inkscape", INKSCAPE), ("xml:lang", theme.language), ("role", "graphics-document"),
+                        ("aria-labelledby", f"{view.ref}-title"), ("aria-describedby", f"{view.ref}-desc")):
         root.set(name, value)
     for i, (tag, text) in enumerate((("title", view.title), ("desc", "\n".join(view.paragraphs)))):
         root.insert(i, ET.Element(tag, id=f"{view.ref}-{tag}"))
@@ -558,7 +561,7 @@ def route_document(theme: Theme, base: MapBase, view: RouteView, map_: bool = Tr
         ET.SubElement(root, "rect", x=_n(x), y=_n(y), width=_n(width), height=_n(height), fill=style.station_fill)
         ET.SubElement(root, MAP_SLOT)
     if route:
-        overlay = ET.SubElement(root, "svg", dict(base.viewport), id=f"{view.ref}-overlay")
+        overlay = ET.SubElement(root, "svg", dict(base.viewport), id=f"{view.ref}-overlay", **{"aria-hidden": "true"})
         overlay.extend(element.get_xml() for element in view.overlay)
         root.extend(element.get_xml() for element in _key_elements(theme, base, view.key))
     svg = ET.tostring(root, encoding="unicode").replace(f"<{MAP_SLOT} />", base.drawing, 1)  # text never holds a bare "<"
@@ -649,6 +652,17 @@ def _badge_reach(style: RouteStyle) -> float:
 
 def _meets(a: Box, pad: float, b: Box) -> bool:
     return a[0] < b[2] + pad and b[0] - pad < a[2] and a[1] < b[3] + pad and b[1] - pad < a[3]
+
+
+def _hidden(drawing: ET.Element) -> ET.Element:
+    """The map as a route view's background: hidden from assistive technology (it reads the
+    key), its offer links out of the tab order (a focusable link may not hide)."""
+    for name in ("role", "aria-labelledby", "aria-describedby"):
+        drawing.attrib.pop(name, None)
+    drawing.set("aria-hidden", "true")
+    for link in drawing.iter("a"):
+        link.set("tabindex", "-1")
+    return drawing
 
 
 def _plain(element: ET.Element) -> ET.Element:

@@ -178,13 +178,20 @@ def map_svg(content: Content, theme: Theme, *, date: dt.date | None = None, href
     return render_svg(layout, content, theme, style, href or content.guide.offer_url, date or build_date(content), memo)
 
 
+MAP_TITLE, MAP_DESC = "map-title", "map-desc"  # ids of the root's <title> and <desc>
+
+
 def render_svg(layout: MapLayout, content: Content, theme: Theme, style: MapStyle, href: str, date: dt.date, memo: Memo = NO_MEMO) -> str:
     palette = Palette.of(style, theme, content)
     dwg = svgwrite.Drawing(size=(f"{_n(layout.width)}mm", f"{_n(layout.height)}mm"), viewBox=f"0 0 {_n(layout.width)} {_n(layout.height)}",
                            profile="full", debug=False)
     lang = content.guide.language
-    dwg.attribs.update({"xmlns:inkscape": INKSCAPE, "xml:lang": lang, "lang": lang, "font-family": f"{theme.fonts.family}, sans-serif"})
+    # A graphics document, not an image: its offer links stay reachable; its title names it, its desc describes it.
+    dwg.attribs.update({"xmlns:inkscape": INKSCAPE, "xml:lang": lang, "lang": lang, "font-family": f"{theme.fonts.family}, sans-serif",
+                        "role": "graphics-document", "aria-labelledby": MAP_TITLE, "aria-describedby": MAP_DESC})
     dwg.set_desc(f"{style.text.title} – {content.guide.title}", map_description(content, style, date))
+    for element, ident in zip(dwg.elements[:2], (MAP_TITLE, MAP_DESC), strict=True):
+        element.get_xml().set("id", ident)
     if style.embed_fonts:
         dwg.defs.add(dwg.style(font_face_css(theme, used_text(layout), memo)))
     dwg.defs.add(_arrow_marker(dwg, style, palette))

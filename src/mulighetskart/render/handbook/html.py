@@ -98,7 +98,14 @@ def style_problems(style: HandbookStyle) -> list[Problem]:
     for ed in (style.editions.print, style.editions.screen):
         if ed.map_margin_mm < page.safe_mm:
             problems.append(Problem(ed.loc.of("map_margin_mm"), f"map_margin_mm is {ed.map_margin_mm} mm, inside the {page.safe_mm} mm safe zone"))
+    if "{page}" not in spoken_page_ref(style):
+        problems.append(Problem(style.loc.of("labels"), "labels.spoken_page_ref must say where the page number goes, e.g. ', side {page}'"))
     return problems
+
+
+def spoken_page_ref(style: HandbookStyle) -> str:
+    """How the screen edition reads a page number out (labels.spoken_page_ref, e.g. ', side {page}')."""
+    return style.labels.get("spoken_page_ref", "{page}")
 
 
 def editions(style: HandbookStyle) -> tuple[Edition, Edition]:

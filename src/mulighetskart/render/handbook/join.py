@@ -24,6 +24,7 @@ class PartPdf:
     data: bytes
     anchors: frozenset[str]  # the anchors this part holds (its other destinations are stand-ins)
     levels: tuple[int, ...]  # the level of each of its bookmarks, in order
+    pages: int = 0  # how many pages it has (where the next part begins, for tagging.py)
 
 
 def join_parts(parts: Sequence[PartPdf]) -> pikepdf.Pdf:

@@ -302,7 +302,7 @@ def part_pdfs(jobs: list[PartJob], edition: Edition, memo: Memo) -> list[PartPdf
     from .join import PartPdf
 
     return [PartPdf(memo.get("handbook-part", partial(write_part, job, edition), *job.inputs),
-                    frozenset(job.layout.anchors), job.layout.levels) for job in jobs]
+                    frozenset(job.layout.anchors), job.layout.levels, job.layout.pages) for job in jobs]
 
 
 def write_part(job: PartJob, edition: Edition) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import itertools
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -14,8 +15,9 @@ from .figures import Placeholder, swap_in_figures
 from .html import Edition
 from .weasy import DOC_ID, keep_page_references, stable_document_id
 
-if TYPE_CHECKING:  # join brings pikepdf: imported where used, so a build that reuses the handbook does not load it
+if TYPE_CHECKING:  # join and tagging bring pikepdf: imported where used, so a build that reuses the handbook does not load it
     from .join import PartPdf
+    from .tagging import Reading
 
 PART_ID = b"part"  # the parts' own /ID: the book gets its own when joined
 
@@ -51,15 +53,21 @@ def pdf_identifier(*parts: str) -> bytes:
     return digest.hexdigest()[:32].encode("ascii")
 
 
-def joined_pdf(parts: list[PartPdf], edition: Edition, identifier: bytes, holders: dict[str, Placeholder], drawn: dict[str, bytes]) -> bytes:
-    """The edition's book: its parts joined, the figures swapped in, saved deterministically."""
+def joined_pdf(parts: list[PartPdf], edition: Edition, identifier: bytes, holders: dict[str, Placeholder], drawn: dict[str, bytes],
+               reading: Reading) -> bytes:
+    """The edition's book: its parts joined, the figures swapped in, a tagged edition's tags
+    mended for screen readers, saved deterministically."""
     import pikepdf
 
     from .join import join_parts
+    from .tagging import mend_tagged_pdf
 
     with contextlib.ExitStack() as stack:
         book = stack.enter_context(join_parts(parts))
         swap_in_figures(book, holders, drawn, stack)
+        if edition.style.pdf_variant.startswith("pdf/ua"):
+            starts = itertools.accumulate((part.pages for part in parts[:-1]), initial=0)  # where each part begins
+            mend_tagged_pdf(book, reading, frozenset(starts))
         set_document_id(book, identifier)
         out = io.BytesIO()
         book.save(out, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)

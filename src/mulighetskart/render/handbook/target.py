@@ -26,9 +26,10 @@ from ...publish import Writer
 from ...target import Job, Target
 from ...theme import Theme
 from .figures import draw_figures, figure_pdfs, handbook_fetcher, placeholders
-from .html import Sources, editions, handbook_sources, style_problems
+from .html import Sources, editions, handbook_sources, spoken_page_ref, style_problems
 from .parts import PartWriter, numbered_book, part_setup
 from .pdf import joined_books, joined_pdf, pdf_identifier
+from .reading import Reading, source_words
 from .weasy import check_font_subsetter
 
 
@@ -48,7 +49,8 @@ def render_editions(sources: Sources, layers: dict[str, tuple[str, ...]], style:
         parts = writer.in_order(len(book.parts))
         html = {f"{ed.style.file}.html": sources.html(ed, page_no) for ed in (print_ed, screen_ed)}
         ident = pdf_identifier(*(v if isinstance(v, str) else hashlib.sha256(v).hexdigest() for _, v in sorted({**sources.files, **html}.items())))
-        finish = partial(joined_pdf, identifier=ident, holders=holders, drawn=drawn.result())
+        reading = Reading(spoken_page_ref(style), source_words(html[f"{screen_ed.style.file}.html"]))
+        finish = partial(joined_pdf, identifier=ident, holders=holders, drawn=drawn.result(), reading=reading)
     pdfs = joined_books({ed.name: (parts[ed.name], ed) for ed in eds}, finish)
     return html | {f"{ed.style.file}.pdf": pdfs[ed.name] for ed in (print_ed, screen_ed)}
 
