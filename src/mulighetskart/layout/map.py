@@ -151,6 +151,7 @@ class MapStyle:
     actor_colours: Annotated[dict[str, Colour], Doc("marker colour for one actor by id, overriding its kind's")]
     connectors: ConnectorStyle
     text: MapText
+    titles_only: Annotated[bool, Doc("offer boxes show their titles only (route maps set this)")] = False
     loc: Loc = located()
 
 
@@ -271,6 +272,7 @@ class MapLayout:
     connectors: tuple[Connector, ...]
     unrouted: tuple[tuple[str, str], ...] = ()
     scale: float = 1.0  # type sizes and spacing as a share of the theme's, to keep the paper
+    gap: float = 0.0  # the gutter between boxes, as laid out
 
     def all_boxes(self) -> tuple[Box, ...]:
         return (*self.boxes.values(), *self.extras)
@@ -352,21 +354,22 @@ class _Ctx:
 
 
 def layout_map(content: Content, style: MapStyle, measure: TextMeasure, date: dt.date | None = None,
-               sheet: tuple[float, float] | None = None) -> MapLayout:
+               sheet: tuple[float, float] | None = None, tighten: bool = True) -> MapLayout:
     """The whole map's geometry on the theme's paper (or `sheet`, w × h mm).
 
     The layout keeps its paper: when the content needs more room it tightens the spacing, then
     draws everything smaller step by step down to `min_text`. If even that does not fit, the
-    last try comes back with `fits` False and a larger sheet (see needed_paper)."""
+    last try comes back with `fits` False and a larger sheet (see needed_paper). Without
+    `tighten` the gutters keep their width (route maps need them for the lines)."""
     layout = None
-    for scale, tried in fit_styles(style):
+    for scale, tried in fit_styles(style, tighten):
         layout = _layout(content, tried, measure, date, sheet or PAPERS[style.paper], scale)
         if layout.fits:
             break
     return layout
 
 
-def fit_styles(style: MapStyle) -> list[tuple[float, MapStyle]]:
+def fit_styles(style: MapStyle, tighten: bool = True) -> list[tuple[float, MapStyle]]:
     """(scale, style) of the tries, in order: as designed; spacing tightened; then smaller and smaller."""
     smallest = min(v for k, v in vars(style.sizes).items() if k != "loc")
     k_min = min(1.0, style.min_text / smallest)
@@ -374,8 +377,8 @@ def fit_styles(style: MapStyle) -> list[tuple[float, MapStyle]]:
     while k > k_min + EPS:
         ks.append(k)
         k -= SHRINK_STEP
-    tight = _spaced(style, TIGHT)
-    return [(1.0, style), (1.0, tight), *((k, _scaled(tight, k)) for k in [*ks, k_min] if k < 1.0 - EPS)]
+    tight = _spaced(style, TIGHT) if tighten else style
+    return [(1.0, style), *([(1.0, tight)] if tighten else []), *((k, _scaled(tight, k)) for k in [*ks, k_min] if k < 1.0 - EPS)]
 
 
 _SPACING = ("gap", "lane_gap", "group_gap", "zone_gap", "padding")
@@ -447,7 +450,7 @@ def _layout(content: Content, style: MapStyle, measure: TextMeasure, date: dt.da
         areas=tuple(parts.areas), lanes=tuple(parts.lanes), boxes=dict(sorted(parts.boxes.items())),
         extras=tuple(parts.extras), frames=tuple(parts.frames), labels=tuple(parts.labels),
         swatches=tuple(parts.swatches), connectors=connectors, unrouted=unrouted,
-        scale=round(scale, 4),
+        scale=round(scale, 4), gap=style.gap,
     )
 
 
@@ -620,7 +623,8 @@ def _offer_box(ctx: _Ctx, offer: Offer, width: float) -> Box:
 
 def _build_offer_box(ctx: _Ctx, offer: Offer, width: float) -> Box:
     p = ctx.style.padding
-    texts, marks, h = _contents(ctx, offer.map_title, offer.map_summary, offer.actors, width - 2 * p)
+    bare = ctx.style.titles_only
+    texts, marks, h = _contents(ctx, offer.map_title, "" if bare else offer.map_summary, () if bare else offer.actors, width - 2 * p)
     height = max(ctx.style.box_min_height, h + 2 * p)
     return _shift(Box(offer.id, "offer", Rect(-p, -p, width, height), tuple(texts), tuple(marks), offer.category), p, p)
 
@@ -915,7 +919,8 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
 
 def _frame_content(ctx: _Ctx, offer: Offer, length: float, rotated: bool):
     p = ctx.style.padding
-    return _contents(ctx, offer.map_title, offer.map_summary, offer.actors, length - 2 * p,
+    bare = ctx.style.titles_only
+    return _contents(ctx, offer.map_title, "" if bare else offer.map_summary, () if bare else offer.actors, length - 2 * p,
                      role="programme", on="programme", inline=rotated)
 
 

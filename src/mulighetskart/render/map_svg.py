@@ -184,9 +184,9 @@ def map_svg(content: Content, theme: Theme, *, date: dt.date | None = None, href
 
 
 def fitted_layout(content: Content, style: MapStyle, measure: TextMeasure, date: dt.date,
-                  sheet: tuple[float, float] | None = None, what: str = "the map") -> MapLayout:
+                  sheet: tuple[float, float] | None = None, tighten: bool = True, what: str = "the map") -> MapLayout:
     """The map's layout on its paper, or a located error naming the paper the content needs."""
-    layout = layout_map(content, style, measure, date, sheet)
+    layout = layout_map(content, style, measure, date, sheet, tighten)
     if layout.fits:
         return layout
     bigger = needed_paper(content, style, measure, date)
