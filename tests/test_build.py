@@ -53,6 +53,9 @@ def test_build_report_describes_the_tree(two_builds):
     assert report["counts"]["offers"] == 11 and report["counts"]["personas"] == 2
     assert set(report["timings"]) == {"map", "journeys", "handbook", "fragments"}
     assert len(report["inputs_sha256"]) == 64
+    routes = report["routes"]  # what a reader would notice on the route maps, counted
+    assert set(routes) == {"alle-reiser.svg", "amal-rute.svg", "bilal-rute.svg"}
+    assert all(r["through_boxes"] == 0 and r["over_text"] == 0 and r["crossings"] >= 0 for r in routes.values())
     files = snapshot(out)
     assert set(report["files"]) == set(files) - {"build-report.json"}
     import hashlib

@@ -40,14 +40,14 @@ def by_id(root: ET.Element, ident: str) -> ET.Element:
     return found[0]
 
 
-def x_range(element: ET.Element) -> tuple[float, float]:
-    """Left and right of a dot cluster or node, from the numbers in its shapes (x,y pairs)."""
-    xs = []
+def y_range(element: ET.Element) -> tuple[float, float]:
+    """Top and bottom of a dot cluster or node, from the numbers in its shapes (x,y pairs)."""
+    ys = []
     for shape in element:
         for attr in ("d", "points"):
             if shape.get(attr):
-                xs += [float(x) for x, _ in re.findall(r"(-?[\d.]+),(-?[\d.]+)", shape.get(attr))]
-    return min(xs), max(xs)
+                ys += [float(y) for _, y in re.findall(r"(-?[\d.]+),(-?[\d.]+)", shape.get(attr))]
+    return min(ys), max(ys)
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +71,10 @@ def test_timeline_shows_every_offer_of_every_phase(fixture_content, theme, amal_
             assert squash(fixture_content.offer(offer_id).title) in column
 
 
-def test_phases_stand_in_time_order_left_to_right(fixture_content, amal_timeline):
+def test_phases_stand_in_time_order_top_to_bottom(fixture_content, amal_timeline):
+    """One row per phase, so a long journey grows down an A4 page instead of shrinking across it."""
     amal = next(p for p in fixture_content.personas if p.id == "amal")
-    columns = [x_range(by_id(amal_timeline, f"amal-phase-{i}")) for i in range(1, len(amal.journey) + 1)]
+    columns = [y_range(by_id(amal_timeline, f"amal-phase-{i}")) for i in range(1, len(amal.journey) + 1)]
     assert all(left[1] < right[0] for left, right in itertools.pairwise(columns))
     spans = [texts(by_id(amal_timeline, f"amal-span-{i}")) for i in range(1, len(amal.journey) + 1)]
     assert spans == ["0–3 mnd", "3–24 mnd", "24–48 mnd"]
@@ -315,7 +316,7 @@ def test_shipped_journeys_show_every_offer_in_time_order(shipped_content, shippe
                 title = squash(shipped_content.offer(offer_id).title)
                 assert title in offers, (persona.id, i, offer_id)
                 assert title in route, (persona.id, offer_id)
-            columns.append(x_range(by_id(timeline, f"{persona.id}-phase-{i}")))
+            columns.append(y_range(by_id(timeline, f"{persona.id}-phase-{i}")))
         assert all(left[1] < right[0] for left, right in itertools.pairwise(columns)), persona.id
 
 
@@ -366,3 +367,99 @@ def test_route_preview_draws_the_map_once_for_every_route(fixture_content, theme
         drawings.route(p.id).png(333)
     the_map = drawings.base.drawing
     assert [the_map in svg for svg in drawn] == [True, True] + [False] * len(fixture_content.personas)
+
+
+# --- routes read like a transit map ------------------------------------------------------------------
+
+
+def drawn_boxes(root: ET.Element) -> dict[str, list]:
+    """Every offer's shapes on the map inside a route view (a programme: each segment of its frame)."""
+    from mulighetskart.layout.geometry import Rect
+
+    boxes = {}
+    for g in root.iter(f"{SVG}g"):
+        if (g.get("id") or "").startswith("offer-"):
+            boxes[g.get("id").removeprefix("offer-")] = [
+                Rect(float(r.get("x")), float(r.get("y")), float(r.get("width")), float(r.get("height"))) for r in g.iter(f"{SVG}rect")]
+    return boxes
+
+
+def drawn_lines(root: ET.Element, ref: str) -> dict[str, list[tuple[float, float]]]:
+    """Each persona's line as drawn: the polyline with the id <ref>-<persona>."""
+    lines = {}
+    for line in root.iter(f"{SVG}polyline"):
+        if (line.get("id") or "").startswith(f"{ref}-"):
+            lines[line.get("id").removeprefix(f"{ref}-")] = [tuple(map(float, p.split(","))) for p in line.get("points").split()]
+    return lines
+
+
+def through_other_boxes(boxes, lines, stops) -> list[str]:
+    from mulighetskart.layout.routes import segment_enters
+
+    return [f"{persona}: {a}–{b} through {oid}" for persona, points in lines.items() for a, b in itertools.pairwise(points)
+            for oid, rects in boxes.items() if oid not in stops[persona] for r in rects if segment_enters(r.grow(-0.05), a, b)]
+
+
+def test_no_route_runs_through_a_box_it_does_not_stop_at(shipped_content, shipped_out):
+    _, folder = shipped_out
+    stops = {p.id: {o for ph in p.journey for o in ph.offers} for p in shipped_content.personas}
+    for persona in shipped_content.personas:
+        root = ET.parse(folder / f"{persona.id}-rute.svg").getroot()
+        lines = drawn_lines(root, f"{persona.id}-route")
+        assert set(lines) == {persona.id}
+        assert through_other_boxes(drawn_boxes(root), lines, stops) == []
+    root = ET.parse(folder / "alle-reiser.svg").getroot()
+    lines = drawn_lines(root, "alle-reiser")
+    assert set(lines) == set(stops)
+    assert through_other_boxes(drawn_boxes(root), lines, stops) == []
+
+
+def test_routes_run_in_the_gutters_orthogonally(shipped_content, shipped_out):
+    """Outside the stop boxes every piece is level, upright or at 45°, or a short join where parallel lines change places."""
+    _, folder = shipped_out
+    root = ET.parse(folder / "alle-reiser.svg").getroot()
+    boxes = drawn_boxes(root)
+    for persona, points in drawn_lines(root, "alle-reiser").items():
+        for a, b in itertools.pairwise(points):
+            dx, dy = abs(a[0] - b[0]), abs(a[1] - b[1])
+            slanted = dx > 0.01 and dy > 0.01 and abs(dx - dy) > 0.05  # neither level, upright nor 45°
+            inside = any(r.grow(2.5).contains(type(r)(min(a[0], b[0]), min(a[1], b[1]), abs(a[0] - b[0]), abs(a[1] - b[1])))
+                         for rs in boxes.values() for r in rs)
+            assert not slanted or inside or max(dx, dy) < 6, (persona, a, b)
+
+
+def test_route_checks_are_counted_for_the_build_report(shipped_content, shipped_out):
+    import json
+
+    from mulighetskart.layout.routes import crossing_points
+
+    _, folder = shipped_out
+    checks = json.loads((folder / "rutesjekk.json").read_text(encoding="utf-8"))
+    assert set(checks) == {f"{p.id}-rute.svg" for p in shipped_content.personas} | {"alle-reiser.svg"}
+    assert all(c["through_boxes"] == 0 and c["over_text"] == 0 for c in checks.values())
+    assert all(checks[f"{p.id}-rute.svg"]["crossings"] == 0 for p in shipped_content.personas), "one line never crosses itself"
+    root = ET.parse(folder / "alle-reiser.svg").getroot()
+    lines = drawn_lines(root, "alle-reiser")
+    stops = {o for p in shipped_content.personas for ph in p.journey for o in ph.offers}
+    hidden = [r for oid, rs in drawn_boxes(root).items() if oid in stops for r in rs]
+    seen = [p for p in crossing_points(list(lines.values())) if not any(r.x < p[0] < r.right and r.y < p[1] < r.bottom for r in hidden)]
+    assert checks["alle-reiser.svg"]["crossings"] == len(seen)
+
+
+def test_route_maps_keep_the_paper_and_their_text_legible(shipped_out):
+    _, folder = shipped_out
+    for svg in [*sorted(folder.glob("*-rute.svg")), folder / "alle-reiser.svg"]:
+        text = svg.read_text(encoding="utf-8")
+        root = re.search(r"<svg\b[^>]*>", text).group(0)
+        assert re.search(r'width="420mm"', root) and re.search(r'height="297mm"', root), svg.name
+        sizes = [float(v) for v in re.findall(r'font-size="([\d.]+)"', text)]
+        assert min(sizes) / (25.4 / 72) >= 6 - 0.01, svg.name
+        assert "…" not in text
+
+
+def test_previews_are_at_least_800_px_on_the_short_side(shipped_out):
+    from PIL import Image
+
+    _, folder = shipped_out
+    for png in sorted(folder.glob("*.png")):
+        assert min(Image.open(png).size) >= 800, png.name

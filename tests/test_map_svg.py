@@ -160,9 +160,9 @@ def test_contrast_check_refuses_a_pale_theme(fixture_content, map_theme):
         load_target("map").run(_job(fixture_content, pale), None)
 
 
-def test_a_size_below_7_pt_is_refused_with_its_place(fixture_content, map_theme):
-    small = restyled(map_theme, sizes=dataclasses.replace(map_theme.section("map").sizes, summary=6))
-    with pytest.raises(ContentError, match=r"theme\.yaml:\d+:\d+: error: summary is 6 pt; nothing on the map may be smaller than 7 pt"):
+def test_a_size_below_min_text_is_refused_with_its_place(fixture_content, map_theme):
+    small = restyled(map_theme, sizes=dataclasses.replace(map_theme.section("map").sizes, summary=5.5))
+    with pytest.raises(ContentError, match=r"theme\.yaml:\d+:\d+: error: summary is 5\.5 pt; nothing on the map may be smaller than min_text \(6 pt\)"):
         load_target("map").run(_job(fixture_content, small), None)
 
 

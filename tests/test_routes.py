@@ -171,15 +171,16 @@ def test_key_text_stays_inside_the_key(theme):
 
 
 def test_golden_route_geometry_from_fixture(fixture_content, theme, golden):
-    """The routes of the fixture personas over the fixture map, with their line orders."""
-    from mulighetskart.layout.map import layout_map
-    from mulighetskart.layout.text import TextMeasure
-    from mulighetskart.render.journeys import journey_of, stations_of
+    """The routes of the fixture personas through the gutters of the route map, with their line orders."""
+    from mulighetskart.layout.routes import check_routes
+    from mulighetskart.render.journeys import MapBase, journey_of
 
-    layout = layout_map(fixture_content, theme.section("map"), TextMeasure.from_theme(theme))
-    style = theme.section("journeys").route
-    plan = plan_routes([journey_of(p) for p in fixture_content.personas], stations_of(layout), style.line_width + style.line_gap)
-    golden("journeys/routes.txt", describe(plan))
+    style = theme.section("journeys")
+    base = MapBase.of(fixture_content, theme, style, fixture_content.guide.updated)
+    plan = plan_routes([journey_of(p) for p in fixture_content.personas], base.stations, style.route.line_width + style.route.line_gap, base.corridors)
+    check = check_routes(plan, base.corridors)
+    assert (check.through_boxes, check.over_text) == (0, 0)
+    golden("journeys/routes.txt", describe(plan) + f"check {check}\n")
 
 
 def describe(plan) -> str:

@@ -162,6 +162,15 @@ def read_report(out: Path) -> dict:
         return {}
 
 
+def _route_checks(stage: Path) -> dict:
+    """What the journeys target measured on its route maps (a reader's eye: lines through boxes,
+    over text, crossing each other), if it ran or was kept."""
+    try:
+        return json.loads((stage / "journeys" / "rutesjekk.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def build_report(content: Content, stage: Path, timings: dict, reused, cache: dict, warnings, date: dt.date) -> dict:
     """Counts, files and their hashes for the whole output tree (carried-over targets too).
 
@@ -188,5 +197,6 @@ def build_report(content: Content, stage: Path, timings: dict, reused, cache: di
         "reused": sorted(reused),
         "cache": dict(sorted(cache.items())),
         "warnings": [str(w) for w in warnings],
+        "routes": _route_checks(stage),
         "files": files,
     }

@@ -22,6 +22,7 @@ ActorKind = Literal["stat", "fylkeskommune", "kommune", "frivillig", "arbeidsgiv
 Zone = Literal["start", "lane", "programme", "livelihood"]
 Rights = Literal["rett-og-plikt", "rett", "etter-vurdering", "apent"]
 OfferKind = Literal["offer", "programme"]
+MAP_TEXT_DOC = "complete short text on the map, measured to fit its box; empty: the summary (it must fit then)"
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,12 @@ class Category:
     colour: Annotated[str, ID_PATTERN, Doc("colour token defined in layouts/theme.yaml")]
     body: Md = ""
     groups: tuple[Group, ...] = ()
+    map_text: Annotated[str, MaxLen(160), Doc(MAP_TEXT_DOC)] = ""
     loc: Loc = located()
+
+    @property
+    def map_summary(self) -> str:
+        return self.map_text or self.summary
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,7 @@ class Offer:
     links: Annotated[tuple[Link, ...], MinLen(1)]
     sources: Annotated[tuple[SourceRef, ...], MinLen(1)]
     short_title: Annotated[str, MaxLen(40), Doc("shorter title for the map")] = ""
+    map_text: Annotated[str, MaxLen(160), Doc(MAP_TEXT_DOC)] = ""
     kind: OfferKind = "offer"
     group: Annotated[str, Doc("id of a group in the offer's category")] = ""
     order: Annotated[int, Doc("position inside its group on the map")] = 0
@@ -173,6 +180,10 @@ class Offer:
     @property
     def map_title(self) -> str:
         return self.short_title or self.title
+
+    @property
+    def map_summary(self) -> str:
+        return self.map_text or self.summary
 
 
 @dataclass(frozen=True)

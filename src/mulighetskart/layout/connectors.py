@@ -94,22 +94,25 @@ def _dedupe(values: set[float]) -> list[float]:
     return out
 
 
+SHARED_COST = 0.5  # extra cost per mm of running along another route (to another target)
+
+
 class Grid:
     """Orthogonal routing along the gutters: A* over the lines that keep `clearance` from every
     obstacle (box, frame, label), with a penalty per bend so routes stay simple."""
 
     BEND = 6.0  # mm of detour a bend is worth
-    SHARED = 0.5  # extra cost per mm of running along another route (to another target)
     WINDOW = 40.0  # mm around the two ends searched first (routes are local; big sheets stay fast)
 
-    def __init__(self, xs: list[float], ys: list[float], blocks: list[Rect]):
+    def __init__(self, xs: list[float], ys: list[float], blocks: list[Rect], shared: float = SHARED_COST):
         self.xs, self.ys = xs, ys
+        self.shared = shared
         self.used: dict[tuple[int, int, int, int], set[str]] = {}
         self.h_blocked = self._blocked(ys, [(r.y, r.bottom, r.x, r.right) for r in blocks])
         self.v_blocked = self._blocked(xs, [(r.x, r.right, r.y, r.bottom) for r in blocks])
 
     @classmethod
-    def around(cls, obstacles: list[Rect], clearance: float, bounds: Rect, stubs: list[tuple[float, float]]) -> Grid:
+    def around(cls, obstacles: list[Rect], clearance: float, bounds: Rect, stubs: list[tuple[float, float]], shared: float = SHARED_COST) -> Grid:
         xs = {bounds.x + clearance, bounds.right - clearance, *(x for x, _ in stubs)}
         ys = {bounds.y + clearance, bounds.bottom - clearance, *(y for _, y in stubs)}
         for r in obstacles:
@@ -117,7 +120,7 @@ class Grid:
             ys.update((r.y - clearance, r.bottom + clearance))
         # grown a hair less than the clearance, so lines exactly `clearance` away stay open
         blocks = [r.grow(clearance - 1e-4) for r in obstacles]
-        return cls(_dedupe(xs), _dedupe(ys), blocks)
+        return cls(_dedupe(xs), _dedupe(ys), blocks, shared)
 
     @staticmethod
     def _blocked(lines: list[float], spans: list[tuple[float, float, float, float]]) -> list[tuple[list[float], list[float]]]:
@@ -165,7 +168,7 @@ class Grid:
         if None in (si, sj, gi, gj):
             return None
         i_lo, i_hi, j_lo, j_hi = self._bounds(window)
-        h_blocked, v_blocked, used, bend, extra = self.h_blocked, self.v_blocked, self.used, self.BEND, self.SHARED
+        h_blocked, v_blocked, used, bend, extra = self.h_blocked, self.v_blocked, self.used, self.BEND, self.shared
         gx, gy = xs[gi], ys[gj]
 
         def h(i: int, j: int) -> float:  # never more than what is left: distance, and a bend unless aligned

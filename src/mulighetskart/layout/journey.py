@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 from xml.sax.saxutils import escape
 
 import graphviz
@@ -61,6 +61,7 @@ def journey_text(content: Content, theme: Theme, persona: Persona) -> tuple[str,
 
 @dataclass(frozen=True)
 class TimelineStyle:
+    direction: Annotated[Literal["TB", "LR"], Doc("TB: phases top to bottom, one row each (fits an A4 page); LR: phases left to right")]
     font_size: Annotated[float, Doc("pt")]
     title_size: float
     small_size: float
@@ -152,7 +153,7 @@ class _Timeline:
     def _graph_attrs(self) -> dict[str, str]:
         s = self.style
         return {
-            "rankdir": "LR", "newrank": "true", "compound": "true", "outputorder": "edgesfirst",
+            "rankdir": s.direction, "newrank": "true", "compound": "true", "outputorder": "edgesfirst",
             "fontname": self.theme.fonts.family, "fontsize": _num(s.font_size), "fontcolor": s.ink,
             "ranksep": _num(s.ranksep), "nodesep": _num(s.nodesep), "pad": _num(s.pad),
             "bgcolor": s.paper, "labeljust": "l", "labelloc": "t", "id": f"{self.persona.id}-timeline",

@@ -23,13 +23,16 @@ from typing import Annotated, Literal
 
 from ..content.fields import Doc, Loc, located
 from ..content.model import Category, Content, Offer
+from ..errors import Problem
 from ..theme import Colour
 from .connectors import Grid, ports, simplify, transitive_reduction
 from .geometry import EPS, Rect
 from .text import TextMeasure
 
 PT = 25.4 / 72  # mm per point
-PAPERS = {"A3": (420.0, 297.0), "A2": (594.0, 420.0)}  # ISO 216, landscape
+PAPERS = {"A3": (420.0, 297.0), "A2": (594.0, 420.0), "A1": (841.0, 594.0), "A0": (1189.0, 841.0)}  # ISO 216, landscape
+TIGHT = 0.6  # spacing of the second try, as a share of the theme's
+SHRINK_STEP = 0.05  # each further try draws everything this much smaller, down to min_text
 
 Mm = Annotated[float, Doc("millimetres")]
 Pt = Annotated[float, Doc("points")]
@@ -116,7 +119,7 @@ class MapStyle:
     """targets.map in layouts/theme.yaml."""
 
     arrangement: Literal["lanes", "columns"]
-    paper: Literal["A3", "A2"]
+    paper: Annotated[Literal["A3", "A2", "A1"], Doc("the sheet; the layout adapts inside it or the build says which paper it needs")]
     embed_fonts: bool
     png_width: int
     margin: Mm
@@ -136,7 +139,9 @@ class MapStyle:
     livelihood_box_width: Mm
     chevron: Mm
     line_height: float
-    summary_lines: int
+    summary_lines: Annotated[int, Doc("an offer's map text may take at most this many lines in the narrowest box (checked)")]
+    category_lines: Annotated[int, Doc("a category's map text may take at most this many lines beside its lane (checked)")]
+    min_text: Annotated[float, Doc("pt: the layout may draw text smaller to keep its paper, never below this")]
     lane_order: tuple[str, ...]
     weights: dict[str, float]
     order: dict[str, int]
@@ -146,6 +151,7 @@ class MapStyle:
     actor_colours: Annotated[dict[str, Colour], Doc("marker colour for one actor by id, overriding its kind's")]
     connectors: ConnectorStyle
     text: MapText
+    titles_only: Annotated[bool, Doc("offer boxes show their titles only (route maps set this)")] = False
     loc: Loc = located()
 
 
@@ -264,6 +270,8 @@ class MapLayout:
     swatches: tuple[Swatch, ...]
     connectors: tuple[Connector, ...]
     unrouted: tuple[tuple[str, str], ...] = ()
+    scale: float = 1.0  # type sizes and spacing as a share of the theme's, to keep the paper
+    gap: float = 0.0  # the gutter between boxes, as laid out
 
     def all_boxes(self) -> tuple[Box, ...]:
         return (*self.boxes.values(), *self.extras)
@@ -326,11 +334,12 @@ class _Ctx:
         return getattr(self.style.sizes, name) * PT
 
     def text(self, text: str, x: float, y: float, width: float, size: str, role: str, on: str, *,
-             bold: bool = False, max_lines: int | None = None, anchor: str = "start") -> TextBlock | None:
-        """A wrapped text block with its top-left (or top-centre/top-right for anchors) at x, y."""
+             bold: bool = False, anchor: str = "start") -> TextBlock | None:
+        """A wrapped text block with its top-left (or top-centre/top-right for anchors) at x, y:
+        always the whole text (what does not fit is a content error, see map_text_problems)."""
         mm = self.size(size)
         style = "bold" if bold else "regular"
-        lines = self.measure.wrap(text, width, mm, style, max_lines=max_lines)
+        lines = self.measure.wrap(text, width, mm, style)
         if not lines:
             return None
         return self.block(lines, x, y, mm, style, role, on, anchor)
@@ -341,17 +350,84 @@ class _Ctx:
         left = {"start": x, "middle": x - w / 2, "end": x - w}[anchor]
         return TextBlock(Rect(left, y, w, h), lines, mm, style, role, on, mm * self.style.line_height, self.measure.ascent(mm, style), anchor)
 
-    def lines_fitting(self, height: float, size: str) -> int:
-        """How many lines of `size` fit in `height` (for text shown only where room allows)."""
-        mm = self.size(size)
-        first = self.measure.block_height(1, mm, self.style.line_height)
-        return 0 if height < first else 1 + int((height - first) // (mm * self.style.line_height) + EPS)
 
 
-def layout_map(content: Content, style: MapStyle, measure: TextMeasure, date: dt.date | None = None) -> MapLayout:
-    """The whole map's geometry for the theme's paper and arrangement."""
+def layout_map(content: Content, style: MapStyle, measure: TextMeasure, date: dt.date | None = None,
+               sheet: tuple[float, float] | None = None, tighten: bool = True) -> MapLayout:
+    """The whole map's geometry on the theme's paper (or `sheet`, w × h mm).
+
+    The layout keeps its paper: when the content needs more room it tightens the spacing, then
+    draws everything smaller step by step down to `min_text`. If even that does not fit, the
+    last try comes back with `fits` False and a larger sheet (see needed_paper). Without
+    `tighten` the gutters keep their width (route maps need them for the lines)."""
+    layout = None
+    for scale, tried in fit_styles(style, tighten):
+        layout = _layout(content, tried, measure, date, sheet or PAPERS[style.paper], scale)
+        if layout.fits:
+            break
+    return layout
+
+
+def fit_styles(style: MapStyle, tighten: bool = True) -> list[tuple[float, MapStyle]]:
+    """(scale, style) of the tries, in order: as designed; spacing tightened; then smaller and smaller."""
+    smallest = min(v for k, v in vars(style.sizes).items() if k != "loc")
+    k_min = min(1.0, style.min_text / smallest)
+    ks, k = [], 1.0 - SHRINK_STEP
+    while k > k_min + EPS:
+        ks.append(k)
+        k -= SHRINK_STEP
+    tight = _spaced(style, TIGHT) if tighten else style
+    return [(1.0, style), *([(1.0, tight)] if tighten else []), *((k, _scaled(tight, k)) for k in [*ks, k_min] if k < 1.0 - EPS)]
+
+
+_SPACING = ("gap", "lane_gap", "group_gap", "zone_gap", "padding")
+_LENGTHS = ("box_width", "box_max_width", "box_min_height", "start_width", "goal_width", "programme_width",
+            "lane_label_width", "livelihood_box_width", "chevron", "corner_radius")
+
+
+def _spaced(style: MapStyle, k: float) -> MapStyle:
+    return dataclasses.replace(style, **{name: getattr(style, name) * k for name in _SPACING})
+
+
+def _scaled(style: MapStyle, k: float) -> MapStyle:
+    """Everything drawn k times the size: text wraps into exactly the same lines, so a map text
+    that fits its box at the theme's size fits at every scale."""
+    sizes = dataclasses.replace(style.sizes, **{f.name: getattr(style.sizes, f.name) * k for f in dataclasses.fields(style.sizes) if f.name != "loc"})
+    lengths = {name: getattr(style, name) * k for name in (*_SPACING, *_LENGTHS)}
+    return dataclasses.replace(style, sizes=sizes, **lengths)
+
+
+def needed_paper(content: Content, style: MapStyle, measure: TextMeasure, date: dt.date | None = None) -> str | None:
+    """The smallest paper that holds the map (with the theme's smallest text at least), or None."""
+    area = PAPERS[style.paper][0] * PAPERS[style.paper][1]
+    larger = [name for name, (w, h) in PAPERS.items() if w * h > area]
+    return next((name for name in larger if layout_map(content, dataclasses.replace(style, paper=name), measure, date).fits), None)
+
+
+def map_text_problems(content: Content, style: MapStyle, measure: TextMeasure) -> list[Problem]:
+    """Map texts longer than their box holds at the theme's sizes, located at their source line.
+
+    An offer's text must fit `summary_lines` lines of the narrowest offer box, a category's
+    `category_lines` lines of its label beside the lane: the map shows every text whole."""
+    p = style.padding
+    narrowest = min(style.box_width, style.livelihood_box_width) - 2 * p
+    items = [(o, narrowest, style.summary_lines, style.sizes.summary) for o in content.offers]
+    items += [(c, style.lane_label_width - 2 * p, style.category_lines, style.sizes.category_summary) for c in content.categories]
+    problems = []
+    for item, width, allowed, size in items:
+        lines = measure.wrap(" ".join(item.map_summary.split()), width, size * PT)
+        if len(lines) > allowed:
+            over = math.ceil(measure.width(" ".join(lines[allowed:]), size * PT))
+            fit = len(" ".join(lines[:allowed]))
+            field_name = "map_text" if item.map_text else "summary"
+            hint = "shorten map_text" if item.map_text else "add a shorter map_text: the summary is too long for the map"
+            problems.append(Problem(item.loc.of(field_name), f"map text is {over} mm too long for its box (about {fit} characters fit)", hint))
+    return problems
+
+
+def _layout(content: Content, style: MapStyle, measure: TextMeasure, date: dt.date | None, paper: tuple[float, float], scale: float) -> MapLayout:
     ctx = _Ctx(content, style, measure)
-    width, height = PAPERS[style.paper]
+    width, height = paper
     m = style.margin
     parts = _Parts()
     head = _title_block(ctx, width, date or content.guide.updated)
@@ -373,6 +449,7 @@ def layout_map(content: Content, style: MapStyle, measure: TextMeasure, date: dt
         areas=tuple(parts.areas), lanes=tuple(parts.lanes), boxes=dict(sorted(parts.boxes.items())),
         extras=tuple(parts.extras), frames=tuple(parts.frames), labels=tuple(parts.labels),
         swatches=tuple(parts.swatches), connectors=connectors, unrouted=unrouted,
+        scale=round(scale, 4), gap=style.gap,
     )
 
 
@@ -486,16 +563,14 @@ def _shares(total: float, weights: list[float], gap: float) -> list[float]:
 
 
 def _contents(ctx: _Ctx, title: str, summary: str, actors: Iterable[str], width: float, *, title_size: str = "offer", role: str = "offer",
-              on: str = "box", summary_lines: int | None = None, inline: bool = False) -> tuple[list[TextBlock], list[Mark], float]:
-    """Title, summary line(s) and actor marks stacked from (0, 0) inside `width`; returns their height."""
-    s = ctx.style
+              on: str = "box", inline: bool = False) -> tuple[list[TextBlock], list[Mark], float]:
+    """Title, the whole map text and actor marks stacked from (0, 0) inside `width`; returns their height."""
     texts: list[TextBlock] = []
     title_block = ctx.text(title, 0, 0, width, title_size, role, on, bold=True)
     texts.append(title_block)
     y = title_block.rect.bottom
-    lines = s.summary_lines if summary_lines is None else summary_lines
-    if summary and lines > 0:
-        block = ctx.text(summary, 0, y + 0.5, width, "summary", "summary" if on == "box" else role + "-summary", on, max_lines=lines)
+    if summary:
+        block = ctx.text(summary, 0, y + 0.5, width, "summary", "summary" if on == "box" else role + "-summary", on)
         if block:
             texts.append(block)
             y = block.rect.bottom
@@ -537,17 +612,18 @@ def _marks(ctx: _Ctx, actor_ids: Iterable[str], x0: float, y0: float, width: flo
     return marks
 
 
-def _offer_box(ctx: _Ctx, offer: Offer, width: float, lines: int) -> Box:
+def _offer_box(ctx: _Ctx, offer: Offer, width: float) -> Box:
     """An offer box at the origin, as tall as its text needs (at least box_min_height)."""
-    key = (offer.id, width, lines)
+    key = (offer.id, width)
     if key not in ctx.boxes:
-        ctx.boxes[key] = _build_offer_box(ctx, offer, width, lines)
+        ctx.boxes[key] = _build_offer_box(ctx, offer, width)
     return ctx.boxes[key]
 
 
-def _build_offer_box(ctx: _Ctx, offer: Offer, width: float, lines: int) -> Box:
+def _build_offer_box(ctx: _Ctx, offer: Offer, width: float) -> Box:
     p = ctx.style.padding
-    texts, marks, h = _contents(ctx, offer.map_title, offer.summary, offer.actors, width - 2 * p, summary_lines=lines)
+    bare = ctx.style.titles_only
+    texts, marks, h = _contents(ctx, offer.map_title, "" if bare else offer.map_summary, () if bare else offer.actors, width - 2 * p)
     height = max(ctx.style.box_min_height, h + 2 * p)
     return _shift(Box(offer.id, "offer", Rect(-p, -p, width, height), tuple(texts), tuple(marks), offer.category), p, p)
 
@@ -571,13 +647,13 @@ def _flow_down(heights: list[float], room: float, gap: float) -> list[list[int]]
     return cols
 
 
-def _flow_across(ctx: _Ctx, offers: list[Offer], x: float, y: float, width: float, lines: int) -> tuple[list[Box], float]:
+def _flow_across(ctx: _Ctx, offers: list[Offer], x: float, y: float, width: float) -> tuple[list[Box], float]:
     """Boxes in rows of as many as fit in `width`; returns them placed and the bottom y."""
     s = ctx.style
     per_row = max(1, int((width + s.gap) // (s.box_width + s.gap)))
     per_row = min(per_row, max(1, len(offers)))
     cw = min((width - (per_row - 1) * s.gap) / per_row, s.box_max_width if per_row > 1 else width)
-    built = [_offer_box(ctx, o, cw, lines) for o in offers]
+    built = [_offer_box(ctx, o, cw) for o in offers]
     placed, bottom = [], y
     for start in range(0, len(built), per_row):
         row = built[start : start + per_row]
@@ -627,16 +703,12 @@ def _category_column(ctx: _Ctx, cat: Category, x: float, y: float, width: float,
     parts.labels.append(title)
     cy = title.rect.bottom + 1.0
     groups = _groups(ctx, cat)
-    # summary lines in the boxes where room allows: fewer before the column has to grow
-    lines = next((n for n in range(s.summary_lines, -1, -1) if _column_groups(ctx, groups, x + p, cy, inner, on, _Parts(), n) <= y + height - p), 0)
-    room = y + height - p - _column_groups(ctx, groups, x + p, cy, inner, on, _Parts(), lines)
-    if kind == "column" and room > 2 * ctx.size("category_summary"):
-        summary = ctx.text(cat.summary, x + p, cy, inner, "category_summary", "category-summary", on,
-                           max_lines=min(3, ctx.lines_fitting(room - 1.5, "category_summary")))
+    if kind == "column":
+        summary = ctx.text(cat.map_summary, x + p, cy, inner, "category_summary", "category-summary", on)
         if summary:
             parts.labels.append(summary)
             cy = summary.rect.bottom + 1.5
-    bottom = _column_groups(ctx, groups, x + p, cy, inner, on, parts, lines)
+    bottom = _column_groups(ctx, groups, x + p, cy, inner, on, parts)
     rect = Rect(x, y, width, max(height, bottom + p - y))
     parts.areas.insert(0, Area(cat.id, kind, rect, cat.id))
     if kind == "column":
@@ -644,7 +716,7 @@ def _category_column(ctx: _Ctx, cat: Category, x: float, y: float, width: float,
     return parts
 
 
-def _column_groups(ctx: _Ctx, groups, x: float, y: float, width: float, on: str, parts: _Parts, lines: int) -> float:
+def _column_groups(ctx: _Ctx, groups, x: float, y: float, width: float, on: str, parts: _Parts) -> float:
     """Groups stacked downwards, each a label and rows of boxes; returns the bottom y."""
     s = ctx.style
     for gid, gtitle, offers in groups:
@@ -652,7 +724,7 @@ def _column_groups(ctx: _Ctx, groups, x: float, y: float, width: float, on: str,
             label = ctx.text(gtitle, x, y, width, "group", "group", on, bold=True)
             parts.labels.append(label)
             y = label.rect.bottom + s.gap  # a full gutter, so connectors can pass between label and boxes
-        boxes, y = _flow_across(ctx, offers, x, y, width, lines)
+        boxes, y = _flow_across(ctx, offers, x, y, width)
         for b in boxes:
             parts.boxes[b.id] = b
         y += s.gap + (1.0 if gid else 0)
@@ -711,11 +783,12 @@ def _lane(ctx: _Ctx, cat: Category, x0: float, x1: float, y: float, height: floa
     title = ctx.text(cat.title, x0 + p, y + p, label_w, "category", "category", on, bold=True)
     parts.labels.append(title)
     groups = _groups(ctx, cat)
-    height = max(height, title.rect.h + 2 * p)
+    summary = ctx.text(cat.map_summary, x0 + p, title.rect.bottom + 1.2, label_w, "category_summary", "category-summary", on)
+    label_bottom = summary.rect.bottom if summary else title.rect.bottom
+    height = max(height, label_bottom + p - y)
     height, header, (cw, cols, built) = _size_lane(ctx, groups, x1 - p - (x0 + s.lane_label_width), height)
-    lines = ctx.lines_fitting(y + height - p - title.rect.bottom - 1.2, "category_summary")
-    if lines:
-        parts.labels.append(ctx.text(cat.summary, x0 + p, title.rect.bottom + 1.2, label_w, "category_summary", "category-summary", on, max_lines=lines))
+    if summary:
+        parts.labels.append(summary)
     group_rects = _place_groups(ctx, parts, groups, cols, built, cw, x0 + s.lane_label_width, x1 - p, y + p, header, on)
     rect = Rect(x0, y, x1 - x0, height)
     parts.areas.append(Area(cat.id, "lane", rect, cat.id, "chevron" if s.chevron > 0 else "rect"))
@@ -728,8 +801,7 @@ def _size_lane(ctx: _Ctx, groups, width: float, height: float):
     s = ctx.style
     header = 0.0
     while True:
-        # summary lines in the boxes where room allows: fewer before the lane has to grow
-        fit = next(filter(None, (_fit_lane(ctx, groups, width, height - 2 * s.padding - header, n) for n in range(s.summary_lines, -1, -1))), None)
+        fit = _fit_lane(ctx, groups, width, height - 2 * s.padding - header)
         if fit is None:
             height += s.box_min_height + s.gap
             continue
@@ -764,13 +836,13 @@ def _place_groups(ctx: _Ctx, parts: _Parts, groups, cols, built, cw: float, gx0:
     return rects
 
 
-def _fit_lane(ctx: _Ctx, groups, width: float, room: float, lines: int):
+def _fit_lane(ctx: _Ctx, groups, width: float, room: float):
     """Column width, columns per group and built boxes, or None when the lane needs more height."""
     s = ctx.style
     n_groups = max(1, len(groups))
     # never narrower than what lets one column per group fit, so growing in height always ends
     cw = min(s.box_width, (width - s.group_gap * (n_groups - 1)) / n_groups)
-    result = _flow_lane(ctx, groups, cw, room, lines)
+    result = _flow_lane(ctx, groups, cw, room)
     if result is None:
         return None
     cols, built = result
@@ -780,16 +852,16 @@ def _fit_lane(ctx: _Ctx, groups, width: float, room: float, lines: int):
         return None
     wide = min(s.box_max_width, (width - fixed) / max(1, n_cols))
     if wide > cw + 0.01:
-        wider = _flow_lane(ctx, groups, wide, room, lines)
+        wider = _flow_lane(ctx, groups, wide, room)
         if wider is not None:
             return wide, *wider
     return cw, cols, built
 
 
-def _flow_lane(ctx: _Ctx, groups, cw: float, room: float, lines: int):
+def _flow_lane(ctx: _Ctx, groups, cw: float, room: float):
     cols, built = [], []
     for _, _, offers in groups:
-        boxes = [_offer_box(ctx, o, cw, lines) for o in offers]
+        boxes = [_offer_box(ctx, o, cw) for o in offers]
         flow = _flow_down([b.rect.h for b in boxes], room, ctx.style.gap)
         if flow is None:
             return None
@@ -846,8 +918,9 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
 
 def _frame_content(ctx: _Ctx, offer: Offer, length: float, rotated: bool):
     p = ctx.style.padding
-    return _contents(ctx, offer.map_title, "" if rotated else offer.summary, offer.actors, length - 2 * p,
-                     role="programme", on="programme", summary_lines=0 if rotated else None, inline=rotated)
+    bare = ctx.style.titles_only
+    return _contents(ctx, offer.map_title, "" if bare else offer.map_summary, () if bare else offer.actors, length - 2 * p,
+                     role="programme", on="programme", inline=rotated)
 
 
 def _track_thickness(ctx: _Ctx, programmes: list[Offer], spans, tracks, slots) -> list[float]:
@@ -992,7 +1065,7 @@ def _livelihood(ctx: _Ctx, x: float, y: float, width: float, min_height: float) 
     per_row = max(1, int((room + s.gap) // (s.livelihood_box_width + s.gap)))
     items = [_financing_box(ctx, f.id, f.title, (f.actor,), s.livelihood_box_width) for f in ctx.content.financing]
     loose = [o for c in cats for _, _, offers in _groups(ctx, c) for o in offers]
-    items = [_offer_box(ctx, o, s.livelihood_box_width, s.summary_lines) for o in loose] + items
+    items = [_offer_box(ctx, o, s.livelihood_box_width) for o in loose] + items
     cy = y + p
     for start in range(0, len(items), per_row):
         row = items[start : start + per_row]
@@ -1001,19 +1074,18 @@ def _livelihood(ctx: _Ctx, x: float, y: float, width: float, min_height: float) 
             placed = _place(_with_height(b, row_h), bx0 + i * (s.livelihood_box_width + s.gap), cy)
             (parts.boxes.__setitem__(placed.id, placed) if placed.kind == "offer" else parts.extras.append(placed))
         cy += row_h + s.gap
-    bottom = max(cy - s.gap + p, title.rect.bottom + p, y + min_height)
-    if cat:
-        room = bottom - p - title.rect.bottom - 1.0
-        lines = ctx.lines_fitting(room, "category_summary")
-        if lines:
-            parts.labels.append(ctx.text(cat.summary, x + p, title.rect.bottom + 1.0, label_w, "category_summary", "category-summary", on, max_lines=lines))
+    summary = ctx.text(cat.map_summary, x + p, title.rect.bottom + 1.0, label_w, "category_summary", "category-summary", on) if cat else None
+    label_bottom = summary.rect.bottom if summary else title.rect.bottom
+    bottom = max(cy - s.gap + p, label_bottom + p, y + min_height)
+    if summary:
+        parts.labels.append(summary)
     parts.areas.insert(0, Area(cat.id if cat else "livelihood", "band", Rect(x, y, width, bottom - y), cat.id if cat else ""))
     return parts
 
 
 def _financing_box(ctx: _Ctx, fid: str, title: str, actors, width: float) -> Box:
     p = ctx.style.padding
-    texts, marks, h = _contents(ctx, title, "", actors, width - 2 * p, role="financing", summary_lines=0)
+    texts, marks, h = _contents(ctx, title, "", actors, width - 2 * p, role="financing")
     box = Box(f"financing-{fid}", "financing", Rect(-p, -p, width, h + 2 * p), tuple(texts), tuple(marks), "")
     return _shift(box, p, p)
 

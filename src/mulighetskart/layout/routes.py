@@ -1,12 +1,18 @@
 """Metro-style routes over the map layout: pure geometry, no drawing.
 
 A persona's route visits the boxes of its offers in journey order (phase by phase; inside
-a phase, in the order that makes the line shortest) as numbered stops. Between two stops
-the line runs octilinear like a transit map: straight, one 45° diagonal, straight again.
-Where several routes share a stretch they run side by side, offset by a fixed gap, and the
-side-by-side order of every stretch is chosen to keep crossings at the stations few
-(the line-ordering step of transit-map renderers: count the crossings each pair of lines
-makes where their paths meet or part, then improve the orders by local search).
+a phase, in the order that makes the line shortest) as numbered stops. Given the map's
+corridors (plan_routes with `corridors`), the line between two stops leaves a box from the
+middle of the side facing the next stop and runs orthogonally through the gutters between
+boxes (the connectors' router), never through a box it does not stop at nor over a text.
+Without corridors it runs octilinear: straight, one 45° diagonal, straight again.
+
+Where several routes share a stretch of track they run side by side, offset by a fixed gap,
+and the side-by-side order of every stretch is chosen to keep crossings few (the
+line-ordering step of transit-map renderers such as LOOM: count the crossings each pair of
+lines makes where their paths meet or part, then improve the orders by local search). On
+corridor routes every grid step of the track is such a stretch, so lines sharing only part
+of their way still run side by side there.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from typing import Annotated, Literal
 
 from ..content.fields import Doc, Loc, located
 from ..theme import Colour
+from .connectors import Grid, _along, _port, _side, simplify
+from .geometry import Rect
 from .map import PT
 from .text import TextMeasure
 
@@ -27,6 +35,7 @@ Point = tuple[float, float]
 EXHAUSTIVE_LIMIT = 6  # up to this many lines per stretch (or new stops per phase), try every order
 MAX_PASSES = 20  # local search rounds; it settles after two or three on real journeys
 PRECISION = 2  # decimals kept in coordinates: stable output, no float noise
+SHARE = 0.5  # extra cost per mm of a gutter other lines already use: none, so lines bundle where their ways meet
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,9 @@ class RouteStyle:
 
     line_width: float
     line_gap: Annotated[float, Doc("space between parallel lines on a shared stretch")]
+    corridor: Annotated[float, Doc("width of the gutters between boxes on route maps: room for parallel lines")]
+    titles_only: Annotated[bool, Doc("route maps show offer titles only, so the map and its key fit one sheet of the map's paper")]
+    map: Annotated[dict[str, float], Doc("targets.map lengths (mm) used instead on route maps, e.g. narrower boxes for titles only")]
     casing: Colour
     casing_width: float
     stop_radius: float
@@ -103,15 +115,65 @@ class RoutePlan:
     crossings: int  # line crossings at stations that no order of the lines could avoid
 
 
-def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], gap: float) -> RoutePlan:
+@dataclass(frozen=True)
+class Corridors:
+    """Where lines may run on the map: what they keep `clearance` away from, on which sheet."""
+
+    boxes: Mapping[str, tuple[Rect, ...]]  # station id -> what is drawn for it (a programme: its frame segments)
+    texts: tuple[Rect, ...]  # labels outside the boxes: lines never run over them
+    sheet: Rect
+    clearance: float
+
+
+def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], gap: float, corridors: Corridors | None = None) -> RoutePlan:
     """Every journey as a route over the stations; shared stretches as parallel lines `gap` apart."""
     stops = {j.persona: journey_stops(j, stations) for j in journeys}
     order = [j.persona for j in journeys]
-    network = Network.build(order, stops, stations)
+    if corridors is None:
+        network = Network.build(order, stops, stations)
+        tracks = {p: [s.offer for s in stops[p]] for p in order}
+    else:
+        network, tracks = Network.of_tracks(order, corridor_tracks(order, stops, stations, corridors))
     orders = network.order_lines()
-    routes = tuple(Route(p, stops[p], _route_path(network, orders, p, stops[p], gap)) for p in order)
+    routes = tuple(Route(p, stops[p], _route_path(network, orders, p, tracks[p], stops[p][0].at if stops[p] else (0.0, 0.0), gap))
+                   for p in order)
     stretches = tuple(Stretch(e, tuple(orders[e]), _rounded(network.paths[e])) for e in sorted(network.lines))
     return RoutePlan(routes, stretches, network.crossings(orders))
+
+
+def corridor_tracks(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], stations: Mapping[str, Station],
+                    corridors: Corridors) -> dict[str, list[Point]]:
+    """Each persona's centre line through the gutters: stop centre, out by the side facing the
+    next stop, along the grid of gutter lines, in by the side facing back, next stop centre."""
+    c = corridors.clearance
+    rects = {sid: Rect(st.x, st.y, st.w, st.h) for sid, st in stations.items()}
+    pairs = sorted({_edge(a.offer, b.offer) for p in order for a, b in itertools.pairwise(stops[p])})
+    uses: dict[tuple[str, str], list] = defaultdict(list)
+    for a, b in pairs:
+        side_a, side_b = _side(rects[a], rects[b])
+        uses[(a, side_a)].append((_along(side_a, rects[b]), b, (a, b), 0))
+        uses[(b, side_b)].append((_along(side_b, rects[a]), a, (a, b), 1))
+    ports: dict[tuple[tuple[str, str], int], tuple[Point, Point]] = {}
+    for (sid, side), items in uses.items():  # one port per stretch, in the order of where they go: no crossing at the box
+        for k, (_, _, pair, end) in enumerate(sorted(items)):
+            ports[(pair, end)] = _port(rects[sid], side, (k + 1) / (len(items) + 1), c)
+    ends = {pair: (ports[(pair, 0)][1], ports[(pair, 1)][1]) for pair in pairs}
+    obstacles = [r for rs in corridors.boxes.values() for r in rs] + list(corridors.texts)
+    grid = Grid.around(obstacles, c, corridors.sheet, [stub for pair in ends.values() for stub in pair], SHARE)
+    legs = {}
+    for a, b in pairs:
+        stub_a, stub_b = ends[(a, b)]
+        found = grid.search(stub_a, stub_b, f"{a}>{b}")
+        middle = found if found else list(metro_path(stub_a, stub_b))  # no gutter leads there: the map is too crowded
+        legs[(a, b)] = [(rects[a].cx, rects[a].cy), ports[((a, b), 0)][0], *middle, ports[((a, b), 1)][0], (rects[b].cx, rects[b].cy)]
+    tracks = {}
+    for persona in order:
+        points: list[Point] = [stops[persona][0].at] if stops[persona] else []
+        for a, b in itertools.pairwise(s.offer for s in stops[persona]):
+            leg = legs[_edge(a, b)]
+            points.extend(leg if (a, b) == _edge(a, b) else reversed(leg))
+        tracks[persona] = _dedupe([_round_point(p) for p in points])
+    return tracks
 
 
 def journey_stops(journey: Journey, stations: Mapping[str, Station]) -> tuple[Stop, ...]:
@@ -230,15 +292,43 @@ def _add(p: Point, n: Point, d: float) -> Point:
     return (p[0] + n[0] * d, p[1] + n[1] * d)
 
 
-def _route_path(network: Network, orders: Mapping[tuple[str, str], list[str]], persona: str, stops: Sequence[Stop], gap: float) -> tuple[Point, ...]:
-    """The route's line: each stretch at its lane among the parallel lines, joined at the stations."""
-    points: list[Point] = [stops[0].at] if len(stops) == 1 else []
-    for a, b in itertools.pairwise(s.offer for s in stops):
+def _route_path(network: Network, orders: Mapping[tuple[str, str], list[str]], persona: str, track: Sequence[str],
+                first: Point, gap: float) -> tuple[Point, ...]:
+    """The route's line: each stretch at its lane among the parallel lines, joined at the stations
+    (`track`: the station ids it passes, its stops or the points of its corridor track)."""
+    points: list[Point] = [first] if len(track) == 1 else []
+    for a, b in itertools.pairwise(track):
         edge = _edge(a, b)
         line_order = orders[edge]
         piece = offset_path(network.paths[edge], gap * (line_order.index(persona) - (len(line_order) - 1) / 2))
         points.extend(piece if edge == (a, b) else reversed(piece))
-    return _rounded(_dedupe(points))
+    return _rounded(simplify(_dedupe(points)))
+
+
+def _chains(order: Sequence[str], ids: Mapping[str, list[str]], junctions: set[str]) -> tuple[dict[str, list[list[str]]], str | None]:
+    """Each persona's track cut at the junctions; or a point to make a junction when two
+    different runs join the same two junctions."""
+    chains: dict[str, list[list[str]]] = {}
+    seen: dict[tuple[str, str], list[str]] = {}
+    for p in order:
+        runs, run = [], [ids[p][0]]
+        for node in ids[p][1:]:
+            run.append(node)
+            if node in junctions:
+                runs.append(run)
+                run = [node]
+        for chain in runs:
+            edge = _edge(chain[0], chain[-1])
+            canonical = chain if edge[0] == chain[0] else chain[::-1]
+            if seen.setdefault(edge, canonical) != canonical or (chain[0] == chain[-1] and len(chain) > 1):
+                return {}, (chain[1] if len(chain) > 2 else chain[0]) if chain[1] not in junctions else chain[-2]
+        chains[p] = runs
+    return chains, None
+
+
+def _node(p: Point) -> str:
+    """A corridor track's point as a station id: every grid point where lines meet or part."""
+    return f"{p[0]:.2f},{p[1]:.2f}"
 
 
 def _edge(a: str, b: str) -> tuple[str, str]:
@@ -272,6 +362,52 @@ class Network:
     lines: Mapping[tuple[str, str], tuple[str, ...]]  # stretch -> personas on it
     paths: Mapping[tuple[str, str], tuple[Point, ...]]  # stretch -> centre line from its first end
     visits: Mapping[str, Mapping[str, tuple[tuple[str, str], ...]]]  # station -> persona -> stretches at it
+
+    @classmethod
+    def of_tracks(cls, order: Sequence[str], tracks: Mapping[str, Sequence[Point]]) -> tuple[Network, dict[str, list[str]]]:
+        """The network of corridor tracks, and each persona's way through it as station ids.
+
+        Its stations are the grid points where lines meet, part, end or could swap; a stretch
+        is a run of grid steps carrying the same lines (LOOM's graph, contracted), so orders
+        are chosen once per run, not once per step."""
+        ids = {p: [_node(pt) for pt in tracks[p]] for p in order}
+        pos = {i: pt for p in order for i, pt in zip(ids[p], tracks[p], strict=True)}
+        steps: dict[tuple[str, str], set[str]] = defaultdict(set)
+        near: dict[str, set[str]] = defaultdict(set)
+        for p in order:
+            for a, b in itertools.pairwise(ids[p]):
+                steps[_edge(a, b)].add(p)
+                near[a].add(b)
+                near[b].add(a)
+        junctions = {n for n, nb in near.items() if len(nb) != 2 or len({frozenset(steps[_edge(n, m)]) for m in nb}) > 1}
+        junctions |= {i for p in order for i in ids[p][:1] + ids[p][-1:]}
+        while True:
+            chains, clash = _chains(order, ids, junctions)
+            if clash is None:
+                break
+            junctions.add(clash)  # two runs between the same stations: split one of them
+        lines: dict[tuple[str, str], list[str]] = defaultdict(list)
+        visits: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
+        ways = {}
+        for p in order:
+            way = [ids[p][0]]
+            for chain in chains[p]:
+                edge = _edge(chain[0], chain[-1])
+                if p not in lines[edge]:
+                    lines[edge].append(p)
+                for end in (chain[0], chain[-1]):  # a line back along its own track is one line there
+                    if edge not in visits[end][p]:
+                        visits[end][p].append(edge)
+                way.append(chain[-1])
+            ways[p] = way
+        paths = {}
+        for p in order:
+            for chain in chains[p]:
+                edge = _edge(chain[0], chain[-1])
+                paths.setdefault(edge, tuple(pos[i] for i in (chain if edge[0] == chain[0] else reversed(chain))))
+        network = cls({p: i for i, p in enumerate(order)}, {e: tuple(v) for e, v in lines.items()}, paths,
+                      {s: {p: tuple(es) for p, es in v.items()} for s, v in visits.items()})
+        return network, ways
 
     @classmethod
     def build(cls, order: Sequence[str], stops: Mapping[str, Sequence[Stop]], stations: Mapping[str, Station]) -> Network:
@@ -429,3 +565,77 @@ def _paragraph(out: list[TextLine], text: str, x: float, top: float, width: floa
     for i, line in enumerate(wrapped):
         out.append(TextLine(line, round(x, PRECISION), round(baseline + i * step, PRECISION), size, font))
     return top + (len(wrapped) - 1) * step + measure.ascent(size, font) + measure.descent(size, font)
+
+
+# --- What a reader would notice: lines through boxes, over text, crossing each other ----------------
+
+
+@dataclass(frozen=True)
+class RouteCheck:
+    through_boxes: int  # line segments through the inside of a box that is not one of that persona's stops
+    over_text: int  # line segments over a label
+    crossings: int  # places where the lines of two personas cross
+
+
+def check_routes(plan: RoutePlan, corridors: Corridors, tol: float = 0.05) -> RouteCheck:
+    """Count what makes a transit map hard to read; `tol` mm of touching does not count."""
+    through = over = 0
+    texts = [r.grow(-tol) for r in corridors.texts]
+    for route in plan.routes:
+        stops = {s.offer for s in route.stops}
+        others = [r.grow(-tol) for sid, rs in corridors.boxes.items() if sid not in stops for r in rs]
+        for a, b in itertools.pairwise(route.path):
+            through += any(segment_enters(r, a, b) for r in others)
+            over += any(segment_enters(r, a, b) for r in texts)
+    hidden = [r.grow(-tol) for sid in {s.offer for route in plan.routes for s in route.stops} for r in corridors.boxes.get(sid, ())]
+    seen = [p for p in crossing_points([r.path for r in plan.routes]) if not any(r.x < p[0] < r.right and r.y < p[1] < r.bottom for r in hidden)]
+    return RouteCheck(through, over, len(seen))
+
+
+def segment_enters(r: Rect, a: Point, b: Point) -> bool:
+    """Whether the segment a–b reaches the inside of r (Liang–Barsky clipping)."""
+    if r.w <= 0 or r.h <= 0:
+        return False
+    t0, t1 = 0.0, 1.0
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    for p, q in ((-dx, a[0] - r.x), (dx, r.right - a[0]), (-dy, a[1] - r.y), (dy, r.bottom - a[1])):
+        if abs(p) < 1e-12:
+            if q <= 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 >= t1:
+            return False
+    return True
+
+
+def crossing_points(paths: Sequence[Sequence[Point]]) -> list[Point]:
+    """Where segments of different paths cross properly (touching and overlapping do not count).
+    The stop boxes are drawn over the lines: a caller leaves out the crossings they hide."""
+    segments = sorted((min(a[0], b[0]), max(a[0], b[0]), i, a, b) for i, path in enumerate(paths) for a, b in itertools.pairwise(path))
+    points = []
+    for k, (_, hi, i, a, b) in enumerate(segments):
+        for lo2, _, j, c, d in segments[k + 1:]:
+            if lo2 > hi:
+                break
+            if i != j and _cross(a, b, c, d):
+                points.append(_meet(a, b, c, d))
+    return points
+
+
+def _meet(a: Point, b: Point, c: Point, d: Point) -> Point:
+    den = (a[0] - b[0]) * (c[1] - d[1]) - (a[1] - b[1]) * (c[0] - d[0])
+    t = ((a[0] - c[0]) * (c[1] - d[1]) - (a[1] - c[1]) * (c[0] - d[0])) / den
+    return (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+
+
+def _cross(a: Point, b: Point, c: Point, d: Point) -> bool:
+    def side(p: Point, q: Point, r: Point) -> int:
+        v = (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+        return 0 if abs(v) < 1e-9 else (1 if v > 0 else -1)
+
+    return side(a, b, c) * side(a, b, d) < 0 and side(c, d, a) * side(c, d, b) < 0

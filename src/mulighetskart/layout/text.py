@@ -21,7 +21,6 @@ import pyphen
 from fontTools.ttLib import TTFont
 
 HYPHEN = "-"
-ELLIPSIS = "…"
 STYLES = ("regular", "bold", "italic", "bold_italic")
 
 
@@ -184,14 +183,14 @@ class TextMeasure:
     def fits(self, text: str, width: float, size: float, style: str = "regular") -> bool:
         return self.width(text, size, style) <= width + 1e-9
 
-    def wrap(self, text: str, width: float, size: float, style: str = "regular", max_lines: int | None = None) -> tuple[str, ...]:
-        """Lines of `text` no wider than `width`; with max_lines, the last kept line ends in '…'."""
-        key = (text, width, size, style, max_lines)
+    def wrap(self, text: str, width: float, size: float, style: str = "regular") -> tuple[str, ...]:
+        """All of `text` in lines no wider than `width`: nothing is ever cut off."""
+        key = (text, width, size, style)
         if key not in self._wraps:
-            self._wraps[key] = self._wrap(text, width, size, style, max_lines)
+            self._wraps[key] = self._wrap(text, width, size, style)
         return self._wraps[key]
 
-    def _wrap(self, text: str, width: float, size: float, style: str, max_lines: int | None) -> tuple[str, ...]:
+    def _wrap(self, text: str, width: float, size: float, style: str) -> tuple[str, ...]:
         lines: list[str] = []
         current = ""
         for word in text.split():
@@ -206,8 +205,6 @@ class TextMeasure:
             current = pieces[-1]
         if current:
             lines.append(current)
-        if max_lines is not None and len(lines) > max_lines:
-            return self._truncate(lines, max_lines, width, size, style)
         return tuple(lines)
 
     def _break_word(self, word: str, width: float, size: float, style: str) -> list[str]:
@@ -229,18 +226,6 @@ class TextMeasure:
         cut = max(1, max((i for i in range(1, len(word)) if self.fits(word[:i] + HYPHEN, width, size, style)), default=1))
         head = word[:cut] + HYPHEN if self.fits(word[:cut] + HYPHEN, width, size, style) else word[:cut]
         return head, word[cut:]
-
-    def _truncate(self, lines: list[str], max_lines: int, width: float, size: float, style: str) -> tuple[str, ...]:
-        if max_lines <= 0:
-            return ()
-        kept = lines[:max_lines]
-        words = kept[-1].rstrip(HYPHEN).split()
-        while words and not self.fits(" ".join(words) + ELLIPSIS, width, size, style):
-            words.pop()
-        last = " ".join(words).rstrip(",;:.–-") + ELLIPSIS
-        if not words or not self.fits(last, width, size, style):
-            last = ELLIPSIS
-        return (*kept[:-1], last)
 
 
 def _prefer_joint(fitting: list[tuple[str, str]]) -> tuple[str, str]:

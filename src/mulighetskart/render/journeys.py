@@ -36,26 +36,29 @@ from xml.sax.saxutils import escape, quoteattr
 import svgwrite
 from PIL import Image
 
+from ..content.convert import suggest
 from ..content.fields import COLOUR, Doc, Loc, MinLen, located
 from ..content.model import Content, Persona
-from ..errors import BuildError, MissingToolError, Problem
+from ..errors import BuildError, ContentError, MissingToolError, Problem
 from ..fontconfig import fonts_key, write_fontconfig
+from ..layout.geometry import Rect
 from ..layout.journey import JourneyLabels, TimelineStyle, journey_text, span_label, timeline_graph
-from ..layout.map import PT, MapLayout, layout_map
-from ..layout.routes import Journey, Key, KeyEntry, Mark, RouteStyle, Station, layout_key, plan_routes
+from ..layout.map import PAPERS, PT, MapLayout, MapStyle
+from ..layout.routes import Corridors, Journey, Key, KeyEntry, Mark, RouteCheck, RoutePlan, RouteStyle, Station, check_routes, layout_key, plan_routes
 from ..layout.text import TextMeasure
 from ..memo import NO_MEMO, Memo
 from ..output_names import ALL_ROUTES, route_stem
-from ..publish import Writer
+from ..publish import Writer, json_bytes
 from ..target import Job, Target, build_date
 from ..theme import Theme
 from . import sprites
 from .font_subsets import font_face_css
 from .map_svg import check_style as check_map_style
-from .map_svg import map_style, render_svg
+from .map_svg import fitted_layout, map_style, render_svg
 from .rasterise import png_key, svg_to_png, tool_version
 
 INSTALL_GRAPHVIZ = "install with: apt-get install graphviz (Debian/Ubuntu) or brew install graphviz (macOS)"
+ROUTE_CHECK = "rutesjekk.json"  # per route map: segments through boxes it does not stop at, over text, line crossings
 # Makes the route views' elements; unchecked, as svgwrite otherwise validates every attribute
 # of an element made on its own (a quarter of a second per build).
 SVG = svgwrite.Drawing(debug=False)
@@ -75,6 +78,7 @@ class JourneysStyle:
     """targets.journeys in layouts/theme.yaml."""
 
     png_width: Annotated[int, Doc("px width of the PNG previews")]
+    png_min_side: Annotated[int, Doc("px: no preview's short side is smaller")]
     persona_colours: Annotated[tuple[Annotated[str, COLOUR], ...], MinLen(1), Doc("route colour per persona, in content order")]
     dashes: Annotated[tuple[str, ...], MinLen(1), Doc("stroke-dasharray for each round through the colours")]
     timeline: TimelineStyle
@@ -175,10 +179,12 @@ def run(job: Job, out: Writer) -> None:
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         timelines = {p.id: pool.submit(_timeline_files, content, theme, style, p, sources[p.id], fonts, png) for p in content.personas}
         base = MapBase.of(content, theme, style, job.date, job.memo)
-        routes, previews = {}, {}
+        routes, previews, checks = {}, {}, {}
         for stem, view in _route_views(content, theme, base):  # each preview starts as soon as its SVG is there
             routes[stem] = route_document(theme, base, view)
-            previews[stem] = pool.submit(route_png, theme, base, view, routes[stem], **png)
+            checks[f"{stem}.svg"] = dataclasses.asdict(view.check)
+            wide = {**png, "width_px": preview_width(routes[stem], style)}
+            previews[stem] = pool.submit(route_png, theme, base, view, routes[stem], **wide)
         for persona in content.personas:
             svg, preview = timelines[persona.id].result()
             out.write(f"{persona.id}.dot", sources[persona.id])
@@ -187,6 +193,7 @@ def run(job: Job, out: Writer) -> None:
         for stem, svg in routes.items():
             out.write(f"{stem}.svg", svg)
             out.write(f"{stem}.png", previews[stem].result())
+        out.write(ROUTE_CHECK, json_bytes(checks))
 
 
 def _route_views(content: Content, theme: Theme, base: MapBase) -> Iterator[tuple[str, RouteView]]:
@@ -220,7 +227,20 @@ def _persona(content: Content, persona_id: str) -> Persona:
 
 def _timeline_files(content: Content, theme: Theme, style: JourneysStyle, persona: Persona, source: str, fonts: str, png: dict) -> tuple[str, bytes]:
     svg = _timeline_svg(content, theme, style, persona, source, fonts, png["memo"])
-    return svg, svg_to_png(without_fonts(svg), **png)
+    return svg, svg_to_png(without_fonts(svg), **{**png, "width_px": preview_width(svg, style)})
+
+
+ROOT_SIZE = re.compile(r'\b(width|height)="([\d.]+)(pt|mm|px)?"')
+
+
+def preview_width(svg: str, style: JourneysStyle) -> int:
+    """The theme's preview width, or wider where the drawing is so wide that its short side
+    would come out under png_min_side."""
+    tag = ROOT_TAG.search(svg)
+    size = dict((name, float(value)) for name, value, _ in ROOT_SIZE.findall(tag.group(0) if tag else ""))
+    if not size.get("width") or not size.get("height"):
+        return style.png_width
+    return max(style.png_width, math.ceil(style.png_min_side * size["width"] / size["height"]))
 
 
 STYLE_ELEMENT = re.compile(r"<style>[^<]*</style>")
@@ -327,6 +347,7 @@ class MapBase:
     viewport: Mapping[str, str]  # its x, y, width, height and viewBox: the overlay's too
     box: tuple[float, float, float, float]  # the map's viewBox: x, y, width, height (mm)
     stations: Mapping[str, Station]
+    corridors: Corridors  # where the lines may run
     fonts: str  # @font-face rules for the map's text and ours ("" when the theme embeds none)
     measure: TextMeasure
     style: JourneysStyle  # the journeys' theme section, for everything drawn over the map
@@ -337,7 +358,10 @@ class MapBase:
         measure = TextMeasure.from_theme(theme)
         mstyle = map_style(theme)
         check_map_style(mstyle, theme, content)
-        layout = layout_map(content, mstyle, measure, date)
+        mstyle = route_map_style(mstyle, style.route)
+        paper_w, paper_h = PAPERS[mstyle.paper]
+        sheet = (paper_w - style.route.key_width - 2 * style.route.margin, paper_h)  # the key beside it: one sheet in all
+        layout = fitted_layout(content, mstyle, measure, date, sheet, tighten=False, what="the route map")
         fonts = font_css(content, theme, style, memo)
         if fonts:  # one set of @font-face rules for the map's text and ours: a second set would shadow the first
             mstyle = dataclasses.replace(mstyle, embed_fonts=False)
@@ -346,7 +370,28 @@ class MapBase:
         for name, value in zip(("x", "y", "width", "height"), box, strict=True):
             drawing.set(name, _n(value))
         viewport = {k: drawing.get(k) for k in ("x", "y", "width", "height", "viewBox")}
-        return cls(ET.tostring(drawing, encoding="unicode"), viewport, box, stations_of(layout), fonts, measure, style)
+        return cls(ET.tostring(drawing, encoding="unicode"), viewport, box, stations_of(layout), corridors_of(layout), fonts, measure, style)
+
+
+def route_map_style(style: MapStyle, route: RouteStyle) -> MapStyle:
+    """The map under the routes: gutters `corridor` wide for the lines, titles only if asked,
+    the route section's own box sizes, and no leads_to arrows (the lines tell the way)."""
+    lengths = {f.name for f in dataclasses.fields(MapStyle) if f.type in ("Mm", "float")}
+    unknown = sorted(set(route.map) - lengths)
+    if unknown:
+        raise ContentError([Problem(route.loc.of("map"), f"'{name}' is not a length of targets.map", suggest(name, lengths)) for name in unknown])
+    c = route.corridor
+    return dataclasses.replace(style, **route.map, titles_only=route.titles_only, gap=max(style.gap, c), lane_gap=max(style.lane_gap, c),
+                               group_gap=max(style.group_gap, c), zone_gap=max(style.zone_gap, c),
+                               connectors=dataclasses.replace(style.connectors, show=False))
+
+
+def corridors_of(layout: MapLayout) -> Corridors:
+    """What the lines keep clear of: every box (a programme: its whole frame) and every label."""
+    frames = {f.offer: f.segments for f in layout.frames}
+    boxes = {b.id: frames.get(b.id, (b.rect,)) for b in layout.all_boxes()}
+    texts = (*(t.rect for t in layout.labels), *(s.rect for s in layout.swatches))
+    return Corridors(boxes, texts, Rect(0, 0, layout.width, layout.height), layout.gap / 2)
 
 
 @dataclass(frozen=True)
@@ -360,12 +405,14 @@ class RouteView:
     key: Key
     ink: tuple[Box, ...] = ()  # where the overlay draws more than the veil; () if not known
     badges: tuple[Box, ...] = ()  # around each of the overlay's last elements, the numbered badges
+    check: RouteCheck | None = None  # lines through boxes, over text, crossing: for the build report
 
 
 def _route_view(content: Content, theme: Theme, persona: Persona, base: MapBase) -> RouteView:
     style = base.style
     colour, dash = persona_colours(content, style)[persona.id]
-    route = plan_routes([journey_of(persona)], _stations_for(base, [persona]), 0).routes[0]
+    plan = plan_routes([journey_of(persona)], _stations_for(base, [persona]), 0, base.corridors)
+    route = plan.routes[0]
     boxes = [base.stations[s.offer] for s in route.stops]
     ref = f"{persona.id}-route"
     overlay = (
@@ -380,7 +427,8 @@ def _route_view(content: Content, theme: Theme, persona: Persona, base: MapBase)
     key = _layout_key(base, title, style.labels.route_intro, entries)
     badge = _badge_reach(style.route)
     badges = tuple((b.x - badge, b.y - badge, b.x + badge, b.y + badge) for b in boxes)
-    return RouteView(ref, title, journey_text(content, theme, persona), overlay, key, _ink(base, boxes, route.path, key) + badges, badges)
+    return RouteView(ref, title, journey_text(content, theme, persona), overlay, key, _ink(base, boxes, route.path, key) + badges, badges,
+                     check_routes(plan, base.corridors))
 
 
 def _ink(base: MapBase, boxes: Sequence[Station], path: Sequence[tuple[float, float]], key: Key) -> tuple[Box, ...]:
@@ -407,18 +455,33 @@ def _all_routes_view(content: Content, theme: Theme, base: MapBase) -> RouteView
     style = base.style
     personas = content.personas
     colours = persona_colours(content, style)
-    plan = plan_routes([journey_of(p) for p in personas], _stations_for(base, personas), style.route.line_width + style.route.line_gap)
+    plan, lines = _bundled(base, personas, style.route)
     boxes = [base.stations[o] for o in sorted({s.offer for r in plan.routes for s in r.stops})]
     overlay = (
         _veil(base, boxes, style.route),
-        *_lines(ALL_ROUTES, base, boxes, [(r, *colours[r.persona]) for r in plan.routes], style.route),
+        *_lines(ALL_ROUTES, base, boxes, [(r, *colours[r.persona]) for r in plan.routes], lines),
         *(_outline(b, style.route.station_stroke, style.route) for b in boxes),
     )
     lb = style.labels
     entries = [KeyEntry(Mark("line", *colours[p.id]), p.name, lb.age_origin.format(age=p.age, origin=p.origin)) for p in personas]
     intro = lb.all_intro.format(names=_names([p.name for p in personas]))
     paragraphs = (intro, *(" ".join(journey_text(content, theme, p)) for p in personas))
-    return RouteView(ALL_ROUTES, lb.all_title, paragraphs, overlay, _layout_key(base, lb.all_title, intro, entries))
+    return RouteView(ALL_ROUTES, lb.all_title, paragraphs, overlay, _layout_key(base, lb.all_title, intro, entries),
+                     check=check_routes(plan, base.corridors))
+
+
+def _bundled(base: MapBase, personas: Sequence[Persona], style: RouteStyle) -> tuple[RoutePlan, RouteStyle]:
+    """Every route, parallel lines thinned where the most lines share a gutter so the bundle
+    stays inside it (and off the boxes either side)."""
+    journeys, stations = [journey_of(p) for p in personas], _stations_for(base, personas)
+    pitch = style.line_width + style.line_gap
+    plan = plan_routes(journeys, stations, pitch, base.corridors)
+    widest = max((len(s.lines) for s in plan.stretches), default=1)
+    room = 2 * base.corridors.clearance - style.line_gap
+    if widest * pitch <= room:
+        return plan, style
+    pitch = room / widest
+    return plan_routes(journeys, stations, pitch, base.corridors), dataclasses.replace(style, line_width=max(pitch - style.line_gap, 0.2))
 
 
 def journey_of(persona: Persona) -> Journey:

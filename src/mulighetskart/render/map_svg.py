@@ -18,7 +18,7 @@ from ..colour import contrast
 from ..content.convert import suggest
 from ..content.model import Content
 from ..errors import ContentError, Problem
-from ..layout.map import Box, Connector, Frame, MapLayout, MapStyle, Swatch, TextBlock, date_text, layout_map
+from ..layout.map import Box, Connector, Frame, MapLayout, MapStyle, Swatch, TextBlock, date_text, layout_map, map_text_problems, needed_paper
 from ..layout.text import TextMeasure
 from ..memo import NO_MEMO, Memo
 from ..publish import Writer
@@ -29,7 +29,7 @@ from .rasterise import svg_to_png
 
 SVG_FILE = "mulighetskart.svg"
 PNG_FILE = "mulighetskart.png"
-MIN_PT = 7.0  # nothing smaller on the printed sheet
+MIN_PT = 6.0  # the floor of the theme's min_text: nothing smaller is legible in print
 INKSCAPE = "http://www.inkscape.org/namespaces/inkscape"
 LAYERS = ("background", "columns", "connectors", "offers", "labels", "legend")
 MUTED_ROLES = {"summary", "actor", "meta", "subtitle", "category-summary", "legend"}
@@ -66,13 +66,16 @@ def check_style(style: MapStyle, theme: Theme, content: Content) -> None:
 def style_problems(style: MapStyle, theme: Theme, content: Content) -> list[Problem]:
     """Looks the loader cannot judge alone: readable sizes, known colour tokens, enough contrast."""
     problems = []
+    if style.min_text < MIN_PT - 1e-9:
+        problems.append(Problem(style.loc.of("min_text"), f"min_text is {style.min_text:g} pt; printed text under {MIN_PT:g} pt is not legible"))
     for name, pt in vars(style.sizes).items():
-        if name != "loc" and pt < MIN_PT - 1e-9:  # A2 keeps the A3 sizes: more room, same reading distance
-            problems.append(Problem(style.sizes.loc.of(name), f"{name} is {pt:g} pt; nothing on the map may be smaller than {MIN_PT:g} pt"))
+        if name != "loc" and pt < style.min_text - 1e-9:  # A2 keeps the A3 sizes: more room, same reading distance
+            problems.append(Problem(style.sizes.loc.of(name), f"{name} is {pt:g} pt; nothing on the map may be smaller than min_text ({style.min_text:g} pt)"))
     for name, ref in vars(style.colours).items():
         if name != "loc" and not ref.startswith("#") and ref not in theme.colours:
             problems.append(Problem(style.colours.loc.of(name), f"unknown colour token '{ref}'", f"use #rrggbb or one of: {', '.join(sorted(theme.colours))}"))
     problems += _unknown_ids(style, theme, content)
+    problems += map_text_problems(content, style, TextMeasure.from_theme(theme))
     if not problems:
         palette = Palette.of(style, theme, content)
         for fg_name, bg_name, fg, bg in palette.text_pairs():
@@ -174,8 +177,20 @@ def map_svg(content: Content, theme: Theme, *, date: dt.date | None = None, href
     style = map_style(theme)
     check_style(style, theme, content)
     measure = TextMeasure.from_theme(theme)
-    layout = layout_map(content, style, measure, date or build_date(content))
+    layout = fitted_layout(content, style, measure, date or build_date(content))
     return render_svg(layout, content, theme, style, href or content.guide.offer_url, date or build_date(content), memo)
+
+
+def fitted_layout(content: Content, style: MapStyle, measure: TextMeasure, date: dt.date,
+                  sheet: tuple[float, float] | None = None, tighten: bool = True, what: str = "the map") -> MapLayout:
+    """The map's layout on its paper, or a located error naming the paper the content needs."""
+    layout = layout_map(content, style, measure, date, sheet, tighten)
+    if layout.fits:
+        return layout
+    bigger = needed_paper(content, style, measure, date)
+    need = f"it needs {bigger}: set `paper: {bigger}`" if bigger else "not even A0 holds it: split the content or leave offers out of the map"
+    raise ContentError([Problem(style.loc.of("paper"), f"{what} does not fit {style.paper} ({layout.width:g} × {layout.height:g} mm needed "
+                                f"even with text at {style.min_text:g} pt); {need}")])
 
 
 MAP_TITLE, MAP_DESC = "map-title", "map-desc"  # ids of the root's <title> and <desc>
