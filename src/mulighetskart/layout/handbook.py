@@ -42,11 +42,22 @@ class PageStyle:
 class EditionStyle:
     file: Annotated[str, ID_PATTERN, Doc("file name without extension")]
     pdf_variant: Literal["", "pdf/x-3", "pdf/x-4", "pdf/ua-1", "pdf/ua-2"]
-    output_intent: Literal["", "srgb"]
+    output_intent: Annotated[Literal["", "srgb", "cmyk"], Doc("cmyk: DeviceCMYK colour and the print_condition profile as the output intent")]
     bleed_mm: float
     crop_marks: bool
     map_page_size: Annotated[str, MinLen(1), Doc("CSS page size of the map page, e.g. 'A3 landscape'")]
     map_margin_mm: float
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class PrintCondition:
+    """The printing condition the print edition is made for: its PDF/X output intent."""
+
+    profile: Annotated[str, MinLen(1), Doc("CMYK ICC profile of the condition, relative to layouts/")]
+    identifier: Annotated[str, MinLen(1), Doc("OutputConditionIdentifier, e.g. FOGRA39")]
+    info: Annotated[str, MinLen(1), Doc("the condition in words, for the print shop")]
+    registry: Annotated[str, MinLen(1), Doc("the registry that names the condition")]
     loc: Loc = located()
 
 
@@ -76,6 +87,7 @@ class HandbookStyle:
     cover_colour: Annotated[str, ID_PATTERN, Doc("colour token of the cover")]
     page: PageStyle
     editions: Editions
+    print_condition: PrintCondition
     type: TypeSizes
     month_names: Annotated[tuple[str, ...], MinLen(12)]
     labels: dict[str, str]

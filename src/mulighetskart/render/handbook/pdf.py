@@ -16,6 +16,7 @@ from .weasy import DOC_ID, keep_page_references, stable_document_id
 
 if TYPE_CHECKING:  # join brings pikepdf: imported where used, so a build that reuses the handbook does not load it
     from .join import PartPdf
+    from .print_ready import PrintColour
 
 PART_ID = b"part"  # the parts' own /ID: the book gets its own when joined
 
@@ -25,7 +26,7 @@ def pdf_options(edition: Edition, identifier: bytes) -> dict:
     options = {"pdf_identifier": identifier, "uncompressed_pdf": False}
     if ed.pdf_variant:
         options["pdf_variant"] = ed.pdf_variant
-    if ed.output_intent:
+    if ed.output_intent == "srgb":  # a CMYK intent is set by the print pass (print_ready.py)
         options["output_intent"] = ed.output_intent
     return options
 
@@ -51,15 +52,20 @@ def pdf_identifier(*parts: str) -> bytes:
     return digest.hexdigest()[:32].encode("ascii")
 
 
-def joined_pdf(parts: list[PartPdf], edition: Edition, identifier: bytes, holders: dict[str, Placeholder], drawn: dict[str, bytes]) -> bytes:
-    """The edition's book: its parts joined, the figures swapped in, saved deterministically."""
+def joined_pdf(parts: list[PartPdf], edition: Edition, colour: PrintColour | None, identifier: bytes, holders: dict[str, Placeholder],
+               drawn: dict[str, bytes]) -> bytes:
+    """The edition's book: its parts joined, the figures swapped in, made print-ready where
+    `colour` says how, saved deterministically."""
     import pikepdf
 
     from .join import join_parts
+    from .print_ready import make_print_ready
 
     with contextlib.ExitStack() as stack:
         book = stack.enter_context(join_parts(parts))
         swap_in_figures(book, holders, drawn, stack)
+        if colour is not None:
+            make_print_ready(book, colour)
         set_document_id(book, identifier)
         out = io.BytesIO()
         book.save(out, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
