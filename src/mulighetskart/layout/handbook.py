@@ -80,6 +80,17 @@ class TypeSizes:
 
 
 @dataclass(frozen=True)
+class CopyFit:
+    """When a part's last page is nearly empty, the part is laid out again tighter: the CSS
+    says what each step (html[data-fit="1"], "2", …) tightens."""
+
+    steps: Annotated[int, Doc("how many tighter steps the CSS defines (0: no copy-fitting)")]
+    min_lines: Annotated[int, Doc("a last page with fewer lines of text than this is fitted")]
+    min_fill: Annotated[float, Doc("a last page filled less than this share of its height is fitted")]
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
 class HandbookStyle:
     """layouts/theme.yaml `targets.handbook`."""
 
@@ -88,6 +99,7 @@ class HandbookStyle:
     page: PageStyle
     editions: Editions
     print_condition: PrintCondition
+    copy_fit: CopyFit
     type: TypeSizes
     month_names: Annotated[tuple[str, ...], MinLen(12)]
     labels: dict[str, str]

@@ -46,7 +46,7 @@ def render_editions(sources: Sources, layers: dict[str, tuple[str, ...]], style:
     with ThreadPoolExecutor(max_workers=1) as background:  # librsvg on the other core while WeasyPrint lays out
         drawn = background.submit(figure_pdfs, layers, font_dir, memo)
         writer = PartWriter(partial(sources.part_html, print_ed), setups, eds, memo)
-        book, page_no = numbered_book(sources.parts, writer.html_for, sources.digits, setups["print"], memo, writer)
+        book, page_no = numbered_book(sources.parts, writer.html_for, sources.digits, setups["print"], memo, writer, style.copy_fit)
         parts = writer.in_order(len(book.parts))
         html = {f"{ed.style.file}.html": sources.html(ed, page_no) for ed in (print_ed, screen_ed)}
         ident = pdf_identifier(*(v if isinstance(v, str) else hashlib.sha256(v).hexdigest() for _, v in sorted({**sources.files, **html}.items())))

@@ -136,3 +136,25 @@ def keep_page_references():
         yield
     finally:
         pydyf.PDF.page_references = original
+
+
+# --- how full a laid-out page is (copy-fitting, parts.py) ---
+
+
+def page_fill(page) -> tuple[int, float]:
+    """(lines of text, share of the page area's height down to its lowest line or image) of a
+    laid-out page; running heads and page numbers (margin boxes) do not count."""
+    from weasyprint.formatting_structure.boxes import LineBox, MarginBox, ReplacedBox
+
+    box = page._page_box
+    top, height = box.content_box_y(), box.height
+    lines, bottom = 0, top
+    stack = [child for child in box.children if not isinstance(child, MarginBox)]
+    while stack:
+        child = stack.pop()
+        if isinstance(child, LineBox | ReplacedBox):
+            lines += isinstance(child, LineBox) and any(getattr(d, "text", "").strip() for d in child.descendants())
+            bottom = max(bottom, child.position_y + child.margin_height())
+        elif hasattr(child, "children"):
+            stack.extend(child.children)
+    return lines, (bottom - top) / height if height else 1.0
