@@ -217,6 +217,18 @@ def test_at_most_five_pages_are_under_a_quarter_full(fills):
     assert len(sparse) <= 5, sparse
 
 
+# --------------------------------------------------------------------------- page references
+
+
+def test_page_references_leave_no_gap_before_the_comma(folder):
+    """'s. 29, ' as set, not 's. 29   ,': the padding that keeps a number's width is taken out."""
+    words = re.findall(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)<',
+                       subprocess.run(["pdftotext", "-bbox", str(folder / PRINT), "-"], capture_output=True, check=True, text=True).stdout)
+    gaps = [float(comma[0]) - float(number[2]) for label, number, comma in zip(words, words[1:], words[2:], strict=False)
+            if label[3] == "s." and number[3].isdigit() and comma[3].startswith(",") and abs(float(comma[1]) - float(number[1])) < 5]
+    assert len(gaps) > 50 and max(gaps) < 1.0, max(gaps)
+
+
 # --------------------------------------------------------------------------- the rest of the checklist
 
 

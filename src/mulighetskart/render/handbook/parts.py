@@ -27,9 +27,9 @@ from ...layout.handbook import CopyFit, Part
 from ...memo import Memo
 from .figures import PLACEHOLDER_TYPE, Placeholder
 from .html import FIGURES, SHARED_CSS, Edition
-from .page_numbers import DATA_PAGE, PageNumbers, anchor_pages, fill_in_page_numbers
+from .page_numbers import DATA_PAGE, FIGURE_SPACE, PageNumbers, anchor_pages, fill_in_page_numbers
 from .pdf import PART_ID, pdf_options, write_pdf
-from .weasy import BASE_URL, page_fill, screen_part, with_stand_ins
+from .weasy import BASE_URL, close_up_references, page_fill, screen_part, with_stand_ins
 
 if TYPE_CHECKING:  # join brings pikepdf: imported where used
     from .join import PartPdf
@@ -91,7 +91,8 @@ def part_setup(edition: Edition, files: dict[str, str | bytes], holders: dict[st
     fonts = FontConfiguration()
     css = tuple(weasyprint.CSS(string=str(files[name]), base_url=BASE_URL, url_fetcher=fetcher, font_config=fonts)
                 for name in (SHARED_CSS, f"{edition.style.file}.css"))
-    digest = hashlib.sha256(f"{weasyprint.__version__}\0{edition.name}\0{sorted(pdf_options(edition, PART_ID).items())}\0{PLACEHOLDER_TYPE}\0".encode())
+    written = f"{PLACEHOLDER_TYPE}\0references closed up"  # how a part is written, besides its inputs
+    digest = hashlib.sha256(f"{weasyprint.__version__}\0{edition.name}\0{sorted(pdf_options(edition, PART_ID).items())}\0{written}\0".encode())
     for name, data in sorted(files.items()):
         if not name.startswith(f"{FIGURES}/"):  # a figure counts in the parts that show it (`inputs`)
             digest.update(name.encode() + b"\0" + (data.encode() if isinstance(data, str) else data))
@@ -320,6 +321,7 @@ def part_job(book: Book, index: int, html: str, setups: dict[str, Setup], editio
     again = PartLayout.of(doc, layout.fit)
     if again.pages != layout.pages or (not own and again != layout):
         raise BuildError(f"the handbook part '{part.name}' laid out again does not keep its pages")
+    close_up_references(doc, FIGURE_SPACE)  # the numbers are in: no gap after them (a second call finds none)
     return PartJob(inputs, layout, doc, frozenset(t for t in layout.targets if t in book.pages))
 
 

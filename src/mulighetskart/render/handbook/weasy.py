@@ -158,3 +158,61 @@ def page_fill(page) -> tuple[int, float]:
         elif hasattr(child, "children"):
             stack.extend(child.children)
     return lines, (bottom - top) / height if height else 1.0
+
+
+# --- page references closed up (page_numbers.py) ---
+
+
+def close_up_references(document, pad: str) -> None:
+    """Take the padding after a page reference's number out of the laid-out text ("s. 24" and
+    a figure space): the reference shrinks by its width and what follows on its line moves
+    left, so no gap is left before a comma. The text is left-aligned, so a line ending a few
+    points earlier does not show."""
+    from weasyprint.formatting_structure.boxes import LineBox
+
+    for page in document.pages:
+        stack = [page._page_box]
+        while stack:
+            box = stack.pop()
+            if isinstance(box, LineBox):
+                _close_up_line(box, pad)
+            else:
+                stack.extend(getattr(box, "children", ()))
+
+
+def _close_up_line(line, pad: str) -> None:
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    def walk(box, chain):
+        for child in list(getattr(box, "children", ())):
+            here = [*chain, (box, child)]
+            if isinstance(child, TextBox):
+                element = child.element
+                if ((child.element_tag or "").endswith("::after") and element is not None and element.get("data-page")
+                        and child.text.endswith(pad) and not child.text.startswith(pad)):
+                    _shrink(here, pad)
+            else:
+                walk(child, here)
+
+    walk(line, [])
+
+
+def _shrink(chain, pad: str) -> None:
+    """Drop the trailing `pad` of the text box at the end of `chain` (pairs of parent and the
+    child on the way down) and close up everything after it on the line."""
+    text = chain[-1][1]
+    layout = text.pango_layout
+    kept = text.text.rstrip(pad)
+    before = _text_width(layout, text.style, layout.text)
+    layout.text = layout.text[: len(kept) - len(text.text)] if len(kept) < len(text.text) else layout.text
+    text.text = kept
+    gap = before - _text_width(layout, text.style, layout.text)
+    if gap <= 0:
+        return
+    for parent, child in chain:
+        if parent is not chain[0][0]:
+            parent.width -= gap
+        siblings = parent.children
+        for later in siblings[siblings.index(child) + 1:]:
+            later.translate(-gap, 0)
+    text.width -= gap
