@@ -72,11 +72,11 @@ def _rgb(hex_colour: str) -> Rgb:
 
 def make_print_ready(pdf, colour: PrintColour) -> None:
     """Turn the joined print book into DeviceCMYK with a CMYK output intent, without links."""
-    streams = list(_drawn_streams(pdf))
-    found = {rgb for stream in streams for rgb in _rgb_colours(stream)}
+    streams = [(stream, _operations(stream)) for stream in _drawn_streams(pdf)]
+    found = {rgb for stream, ops in streams for rgb in _rgb_colours(stream, ops)}
     cmyk = _cmyk_values(found, colour)
-    for stream in streams:
-        _recolour(pdf, stream, cmyk)
+    for stream, ops in streams:
+        _recolour(pdf, stream, ops, cmyk)
         _blend_in_cmyk(stream)
         _drop_rgb_spaces(stream.get("/Resources", {}))
     for page in pdf.pages:
@@ -132,15 +132,15 @@ def _drop_rgb_spaces(resources) -> None:
         del resources["/ColorSpace"]
 
 
-def _operations(stream):
+def _operations(stream) -> list:
     import pikepdf
 
-    return pikepdf.parse_content_stream(stream)
+    return list(pikepdf.parse_content_stream(stream))
 
 
-def _rgb_colours(stream):
+def _rgb_colours(stream, ops):
     rgb_spaces = _rgb_space_names(stream.get("/Resources", {}))
-    for operands, op in _operations(stream):
+    for operands, op in ops:
         if str(op) in RGB_OPERATORS:
             yield _as_rgb(operands)
         elif str(op) in ("cs", "CS") and str(operands[0]) in rgb_spaces:
@@ -170,20 +170,23 @@ def _through_profile(colours: list[Rgb], profile: bytes) -> dict[Rgb, Cmyk]:
     return {rgb: tuple(round(v / 255, 3) for v in cmyk) for rgb, cmyk in zip(colours, converted, strict=True)}
 
 
-def _recolour(pdf, stream, cmyk: dict[Rgb, Cmyk]) -> None:
+def _recolour(pdf, stream, ops, cmyk: dict[Rgb, Cmyk]) -> None:
     import pikepdf
 
-    ops, changed = [], False
-    for operands, op in _operations(stream):
-        if str(op) in RGB_OPERATORS:
-            operands, op, changed = [_number(v) for v in cmyk[_as_rgb(operands)]], pikepdf.Operator(RGB_OPERATORS[str(op)]), True
-        ops.append(pikepdf.ContentStreamInstruction(operands, op))
-    if changed:
-        data = pikepdf.unparse_content_stream(ops)
-        if isinstance(stream, pikepdf.Stream):
-            stream.write(data)
-        else:  # a page: its contents as one stream
-            stream.Contents = pdf.make_stream(data)
+    if not any(str(op) in RGB_OPERATORS for _, op in ops):
+        return
+    recoloured = [_in_cmyk(operands, op, cmyk) if str(op) in RGB_OPERATORS else instruction for instruction in ops for operands, op in (instruction,)]
+    data = pikepdf.unparse_content_stream(recoloured)
+    if isinstance(stream, pikepdf.Stream):
+        stream.write(data)
+    else:  # a page: its contents as one stream
+        stream.Contents = pdf.make_stream(data)
+
+
+def _in_cmyk(operands, op, cmyk: dict[Rgb, Cmyk]):
+    import pikepdf
+
+    return pikepdf.ContentStreamInstruction([_number(v) for v in cmyk[_as_rgb(operands)]], pikepdf.Operator(RGB_OPERATORS[str(op)]))
 
 
 def _number(value: float):
