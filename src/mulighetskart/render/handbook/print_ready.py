@@ -72,10 +72,10 @@ def _rgb(hex_colour: str) -> Rgb:
 
 def make_print_ready(pdf, colour: PrintColour) -> None:
     """Turn the joined print book into DeviceCMYK with a CMYK output intent, without links."""
-    streams = [(stream, _operations(stream)) for stream in _drawn_streams(pdf)]
-    found = {rgb for stream, ops in streams for rgb in _rgb_colours(stream, ops)}
-    cmyk = _cmyk_values(found, colour)
-    for stream, ops in streams:
+    cmyk = dict(colour.tokens)  # grows by the other colours as they are met
+    for stream in _drawn_streams(pdf):  # one at a time, so a 10x book's parsed streams are never all in memory
+        ops = _operations(stream)
+        cmyk.update(_through_profile(sorted(set(_rgb_colours(stream, ops)) - cmyk.keys()), colour.profile))
         _recolour(pdf, stream, ops, cmyk)
         _blend_in_cmyk(stream)
         _drop_rgb_spaces(stream.get("/Resources", {}))
@@ -149,12 +149,6 @@ def _rgb_colours(stream, ops):
 
 def _as_rgb(operands) -> Rgb:
     return tuple(min(255, max(0, round(float(v) * 255))) for v in operands)
-
-
-def _cmyk_values(found: set[Rgb], colour: PrintColour) -> dict[Rgb, Cmyk]:
-    """Each colour drawn: its token's print value, or the profile's conversion."""
-    others = sorted(found - colour.tokens.keys())
-    return {**{rgb: colour.tokens[rgb] for rgb in found & colour.tokens.keys()}, **_through_profile(others, colour.profile)}
 
 
 def _through_profile(colours: list[Rgb], profile: bytes) -> dict[Rgb, Cmyk]:
