@@ -162,7 +162,7 @@ def test_readme_and_contents_name_the_foldout_page(printed, folder):
     claimed = re.search(r"A3 landscape fold-out\*\* with the possibility map \(page (\d+)", readme)
     assert claimed and int(claimed.group(1)) == page
     title = load_theme(LAYOUTS, {}).label("map_title")
-    contents = pdftotext(folder / PRINT, 3, 4)
+    contents = pdftotext(folder / PRINT, 2, page - 1)  # the contents come before the map
     assert re.search(rf"^{title}[ .]*{page}$", contents, re.M), "the contents give the map's page"
 
 
