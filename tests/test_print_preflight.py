@@ -31,10 +31,8 @@ COLOUR_OPERATORS = {"rg", "RG", "k", "K", "g", "G", "sc", "scn", "SC", "SCN", "c
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("preflight")
-    build(BuildOptions(SHIPPED_CONTENT, LAYOUTS, out, only=("handbook",)))
-    return out / "handbook"
+def folder(shipped_handbook) -> Path:
+    return shipped_handbook
 
 
 @pytest.fixture(scope="module")
