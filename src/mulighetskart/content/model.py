@@ -222,6 +222,7 @@ class Source:
     year: int
     publisher: str = ""
     url: Annotated[str, Url()] | None = None
+    sections: Annotated[tuple[Text, ...], Doc("the source's chapters and sections; when listed, every cited section must be one of them")] = ()
     loc: Loc = located()
 
 

@@ -166,6 +166,7 @@ def _check_semantics(c: Content, out: Collector) -> None:
     for p in c.personas:
         _check_journey(p, out)
     _check_cefr(c, out)
+    _check_source_sections(c, out)
     visited = {oid for p in c.personas for ph in p.journey for oid in ph.offers}
     reachable = _reachable(c, visited)
     for o in c.offers:
@@ -217,6 +218,23 @@ def _check_cefr(c: Content, out: Collector) -> None:
     for level, entries in seen.items():
         for dup in entries[1:]:
             out.error(dup.loc.of("level"), f"CEFR level {level} is described twice")
+
+
+def _check_source_sections(c: Content, out: Collector) -> None:
+    """A cited section must exist in a source that lists its sections: a typo or a section
+    number from another report would send readers to the wrong place."""
+    sections = {s.id: s.sections for s in c.sources if s.sections}
+    for item in (*c.offers, *c.financing):
+        for ref in item.sources:
+            known = sections.get(ref.ref)
+            if not known or ref.section in known:
+                continue
+            listed = f"sections: {', '.join(known)}"
+            if ref.section:
+                message = f"unknown section '{ref.section}' of source '{ref.ref}' (not listed in sources.yaml)"
+                out.error(ref.loc.of("section"), message, suggest(ref.section, known) or listed)
+            else:
+                out.error(ref.loc.at, f"missing section: source '{ref.ref}' lists its sections", listed)
 
 
 def _reachable(c: Content, start: set[str]) -> set[str]:
