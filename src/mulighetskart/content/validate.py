@@ -8,6 +8,7 @@ resolved, journeys in time order, and warnings about loose ends.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from ..errors import ContentError, Pos, Problem
 from ..memo import NO_MEMO, Memo
 from .convert import INVALID, Collector, Converter, node_pos, suggest
 from .load import RawFile, read_yaml
-from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, Content, Offer, Persona
+from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, CefrTranslation, Content, Offer, Persona, Review
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def _assemble(parts: dict, items: dict, raw: dict) -> Content | None:
         terms=glossary.terms,
         cefr=glossary.cefr,
         sources=parts["sources.yaml"].sources,
+        languages=parts["languages.yaml"],
         inputs_sha256=digest.hexdigest(),
     )
 
@@ -167,6 +169,7 @@ def _check_semantics(c: Content, out: Collector) -> None:
         _check_journey(p, out)
     _check_cefr(c, out)
     _check_source_sections(c, out)
+    _check_translations(c, out)
     visited = {oid for p in c.personas for ph in p.journey for oid in ph.offers}
     reachable = _reachable(c, visited)
     for o in c.offers:
@@ -224,7 +227,7 @@ def _check_source_sections(c: Content, out: Collector) -> None:
     """A cited section must exist in a source that lists its sections: a typo or a section
     number from another report would send readers to the wrong place."""
     sections = {s.id: s.sections for s in c.sources if s.sections}
-    for item in (*c.offers, *c.financing):
+    for item in (*c.offers, *c.financing, *c.languages.requirements):
         for ref in item.sources:
             known = sections.get(ref.ref)
             if not known or ref.section in known:
@@ -235,6 +238,45 @@ def _check_source_sections(c: Content, out: Collector) -> None:
                 out.error(ref.loc.of("section"), message, suggest(ref.section, known) or listed)
             else:
                 out.error(ref.loc.at, f"missing section: source '{ref.ref}' lists its sections", listed)
+
+
+def _check_translations(c: Content, out: Collector) -> None:
+    described = {lvl.level for lvl in c.cefr}
+    first: dict[str, CefrTranslation] = {}
+    for t in c.languages.translations:
+        if t.lang in first:
+            out.error(t.loc.of("lang"), f"a second translation into '{t.lang}' (first at {first[t.lang].loc.of('lang')})")
+        first.setdefault(t.lang, t)
+        _check_review(t.review, out)
+        _check_direction(t, out)
+        seen: set[str] = set()
+        for lvl in t.levels:
+            if lvl.level in seen:
+                out.error(lvl.loc.of("level"), f"CEFR level {lvl.level} is described twice in '{t.lang}'")
+            elif lvl.level not in described:
+                out.error(lvl.loc.of("level"), f"CEFR level {lvl.level} is translated but not described in glossary.yaml", "describe it in Norwegian first: the translation follows the original")
+            seen.add(lvl.level)
+
+
+def _check_review(r: Review, out: Collector) -> None:
+    """A translation is presented as reviewed only with a named reviewer and a date."""
+    if r.status != "reviewed":
+        return
+    if not r.reviewer.strip():
+        out.error(r.loc.of("status"), "a reviewed translation needs the reviewer's name", "add reviewer: <name>, or set status: draft")
+    if r.date is None:
+        out.error(r.loc.of("status"), "a reviewed translation needs the date it was reviewed", "add date: YYYY-MM-DD, or set status: draft")
+
+
+def _check_direction(t: CefrTranslation, out: Collector) -> None:
+    """Arabic-script text marked left to right would print its sentences back to front."""
+    text = t.title + t.intro + "".join(lvl.description for lvl in t.levels)
+    strong = [unicodedata.bidirectional(ch) for ch in text if unicodedata.bidirectional(ch) in ("L", "R", "AL")]
+    rtl = sum(1 for b in strong if b != "L") > len(strong) / 2
+    if rtl and t.dir != "rtl":
+        out.error(t.loc.of("dir"), f"'{t.lang}' is written right to left but its dir is '{t.dir}'", "set dir: rtl")
+    elif not rtl and t.dir == "rtl":
+        out.error(t.loc.of("dir"), f"'{t.lang}' is written left to right but its dir is 'rtl'", "set dir: ltr")
 
 
 def _reachable(c: Content, start: set[str]) -> set[str]:
@@ -250,5 +292,5 @@ def _reachable(c: Content, start: set[str]) -> set[str]:
 
 
 def _all_links(c: Content):
-    for item in (*c.offers, *c.financing, *c.terms):
+    for item in (*c.offers, *c.financing, *c.terms, *c.languages.requirements):
         yield from item.links
