@@ -21,7 +21,8 @@ from pathlib import Path
 from . import __version__
 from .content import Content
 from .content.cached import load_content_cached, parsed_nodes
-from .errors import BuildError, Problem
+from .errors import BuildError, ContentError, Problem
+from .glyphs import drawable, undrawable
 from .memo import NO_MEMO, Memo
 from .publish import REPORT, Writer, hash_tree, json_bytes, sha256_file, staged
 from .theme import Theme, load_theme
@@ -90,6 +91,9 @@ def build(opts: BuildOptions) -> BuildResult:
     targets = [load_target(name) for name in (opts.only or tuple(TARGET_MODULES))]
     theme = load_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories},
                        parsed=parsed_nodes(opts.cache / "content", opts.clean))
+    warnings = (*loaded.warnings, *undrawable(opts.content, drawable(theme.font_files())))
+    if opts.strict and len(warnings) > len(loaded.warnings):
+        raise ContentError(list(warnings))
     date = build_date(loaded.content)
     fonts = theme.font_path().parent
     keys = {t.name: cache_key(t.name, loaded.content, date, (Path(opts.layouts), fonts, Path(__file__).parent)) for t in targets}
@@ -104,10 +108,10 @@ def build(opts: BuildOptions) -> BuildResult:
         for name in reused:
             opts.on_progress(name, 0.0)
         cache = {**previous.get("cache", {}), **keys}
-        report = build_report(loaded.content, stage, timings, reused, cache, loaded.warnings, date)
+        report = build_report(loaded.content, stage, timings, reused, cache, warnings, date)
         (stage / REPORT).write_bytes(json_bytes(report))
     memo.prune()
-    return BuildResult(opts.out, written, timings, reused, loaded.warnings)
+    return BuildResult(opts.out, written, timings, reused, tuple(sorted(warnings)))
 
 
 def theme_styles(targets: list[Target]) -> dict[str, type]:

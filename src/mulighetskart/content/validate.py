@@ -254,7 +254,8 @@ def _check_translations(c: Content, out: Collector) -> None:
             if lvl.level in seen:
                 out.error(lvl.loc.of("level"), f"CEFR level {lvl.level} is described twice in '{t.lang}'")
             elif lvl.level not in described:
-                out.error(lvl.loc.of("level"), f"CEFR level {lvl.level} is translated but not described in glossary.yaml", "describe it in Norwegian first: the translation follows the original")
+                message = f"CEFR level {lvl.level} is translated but not described in glossary.yaml"
+                out.error(lvl.loc.of("level"), message, "describe it in Norwegian first: the translation follows the original")
             seen.add(lvl.level)
 
 
