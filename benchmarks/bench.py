@@ -58,7 +58,7 @@ from pathlib import Path
 from mulighetskart.content import load_content
 from mulighetskart.render.map_svg import map_svg
 from mulighetskart.theme import load_theme
-from mulighetskart.build import load_target
+from mulighetskart.target import load_target
 content = load_content(Path(sys.argv[1])).content
 theme = load_theme(Path(sys.argv[2]), {"map": load_target("map").style}, colour_tokens={c.colour for c in content.categories})
 t = time.perf_counter()

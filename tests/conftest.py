@@ -48,11 +48,11 @@ def shipped_content():
 @pytest.fixture(scope="session")
 def theme():
     """The shipped theme with every target's section converted."""
-    from mulighetskart.build import TARGET_MODULES, load_target
+    from mulighetskart.target import NAMES, load_target
     from mulighetskart.theme import load_theme
 
     styles = {}
-    for name in TARGET_MODULES:
+    for name in NAMES:
         target = load_target(name)
         if target.style:
             styles[name] = target.style

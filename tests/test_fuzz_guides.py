@@ -23,14 +23,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mulighetskart.build import BuildOptions, build, build_date
+from mulighetskart.build import BuildOptions, build
 from mulighetskart.content import load_content
 from mulighetskart.layout import handbook as hb_plan
 from mulighetskart.layout.map import layout_map
 from mulighetskart.layout.text import TextMeasure
-from mulighetskart.render import handbook as hb
 from mulighetskart.render.fragments import SCHEMA_FILE, Generator, plan_package
+from mulighetskart.render.handbook import html as hb
 from mulighetskart.render.map_svg import map_style, map_svg
+from mulighetskart.target import build_date
 
 from .conftest import FIXTURE_CONTENT, LAYOUTS
 from .test_fragments import allowlisted, headings_ok

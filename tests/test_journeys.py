@@ -99,12 +99,22 @@ def test_timeline_root_has_title_and_desc_from_the_journey_text(fixture_content,
     assert amal_timeline.get("role") == "img"
 
 
-def test_timeline_uses_the_theme_font_and_dot_finds_the_shipped_file(theme, amal_timeline):
+def test_timeline_uses_the_theme_font_and_dot_finds_the_shipped_file(theme, fixture_content, amal_timeline, monkeypatch):
     families = {t.get("font-family") for t in amal_timeline.iter(f"{SVG}text")}
     assert families == {theme.fonts.family}
-    with journeys.shipped_fonts(theme):
-        found = subprocess.run(["fc-match", "-f", "%{file}", theme.fonts.family], capture_output=True, text=True, check=True).stdout
-    assert found == str(theme.font_path("regular"))
+    found = []
+    real = subprocess.run
+
+    def run(args, **kwargs):  # ask fontconfig, in the environment dot runs in, which file it finds
+        if args[0].endswith("dot"):
+            found.append(real(["fc-match", "-f", "%{file}", theme.fonts.family], env=kwargs["env"], capture_output=True, text=True, check=True).stdout)
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(journeys.subprocess, "run", run)
+    before = dict(os.environ)
+    timeline_svg(fixture_content, theme, "amal")
+    assert found == [str(theme.font_path("regular"))]
+    assert dict(os.environ) == before  # dot's own environment: the process's is left alone
 
 
 def nasty_content(content):
@@ -164,7 +174,8 @@ def test_a_graphviz_failure_is_a_build_error(fixture_content, theme, tmp_path, m
 def test_targets_drawing_with_the_journeys_get_its_theme_section(fixture_content):
     """The handbook and the fragments call the journeys' contract functions: a build of only
     them loads targets.journeys (and the map's) too; a theme without it is a clear error."""
-    from mulighetskart.build import load_target, theme_styles
+    from mulighetskart.build import theme_styles
+    from mulighetskart.target import load_target
     from mulighetskart.theme import load_theme
 
     for name in ("handbook", "fragments"):
@@ -245,8 +256,8 @@ def test_timeline_text_is_readable_on_every_fill(theme):
 
 
 def render(content, theme, folder):
-    from mulighetskart.build import Job
     from mulighetskart.publish import Writer
+    from mulighetskart.target import Job
 
     writer = Writer(folder)
     journeys.run(Job(content, theme, content.guide.updated, None), writer.sub("journeys"))
@@ -304,29 +315,30 @@ def test_route_preview_looks_like_the_whole_route_map_drawn(fixture_content, the
 
     from PIL import Image, ImageChops
 
-    from mulighetskart.render.map_svg import svg_to_png
+    from mulighetskart.render.rasterise import svg_to_png
 
     dirs = [theme.font_path("regular").parent]
     for pid in ("amal", "bilal"):
         whole = Image.open(io.BytesIO(svg_to_png(journeys.without_fonts(route_svg(fixture_content, theme, pid)), 900, dirs))).convert("RGBA")
-        data = journeys.route_drawing(fixture_content, theme, pid).png(900, font_dirs=dirs)
+        data = journeys.Drawings(fixture_content, theme).route(pid).png(900, font_dirs=dirs)
         composed = Image.open(io.BytesIO(data)).convert("RGBA")
         assert composed.size == whole.size
         diff = ImageChops.difference(whole, composed)
         assert max(high for _, high in diff.getextrema()) <= 16
         assert sum(1 for px in diff.get_flattened_data() if max(px) > 2) < whole.width * whole.height / 1000
-        assert journeys.route_drawing(fixture_content, theme, pid).png(900, font_dirs=dirs) == data
+        assert journeys.Drawings(fixture_content, theme).route(pid).png(900, font_dirs=dirs) == data
 
 
 def test_route_preview_draws_the_map_once_for_every_route(fixture_content, theme, monkeypatch):
     """librsvg draws the map twice (plain and veiled) for all the routes, then per route only
     what the route adds."""
-    from mulighetskart.render import map_svg
+    from mulighetskart.render import rasterise
 
     drawn = []
-    real = map_svg._rsvg
-    monkeypatch.setattr(map_svg, "_rsvg", lambda exe, svg, width, dirs: drawn.append(svg) or real(exe, svg, width, dirs))
+    real = rasterise.rsvg
+    monkeypatch.setattr(rasterise, "rsvg", lambda svg, *args: drawn.append(svg) or real(svg, *args))
+    drawings = journeys.Drawings(fixture_content, theme)
     for p in fixture_content.personas:
-        journeys.route_drawing(fixture_content, theme, p.id).png(333)
-    the_map = journeys._map_base(fixture_content, theme).drawing
+        drawings.route(p.id).png(333)
+    the_map = drawings.base.drawing
     assert [the_map in svg for svg in drawn] == [True, True] + [False] * len(fixture_content.personas)

@@ -18,12 +18,15 @@ from io import BytesIO
 import pytest
 from fontTools.ttLib import TTFont
 
-from mulighetskart.build import BuildOptions, build, load_target
+from mulighetskart.build import BuildOptions, build
 from mulighetskart.colour import contrast
 from mulighetskart.errors import ContentError, MissingToolError
 from mulighetskart.layout.map import PT, MapStyle, layout_map
 from mulighetskart.layout.text import TextMeasure
-from mulighetskart.render.map_svg import LAYERS, Palette, font_subset, map_svg, svg_to_png
+from mulighetskart.render.font_subsets import font_subset
+from mulighetskart.render.map_svg import LAYERS, Palette, map_svg
+from mulighetskart.render.rasterise import svg_to_png
+from mulighetskart.target import load_target
 from mulighetskart.theme import load_theme
 
 from .chromium import CHROMIUMS, Chromium, need
@@ -156,7 +159,7 @@ def test_a_size_below_7_pt_is_refused_with_its_place(fixture_content, map_theme)
 
 
 def _job(content, theme):
-    from mulighetskart.build import Job
+    from mulighetskart.target import Job
 
     return Job(content, theme, content.guide.updated, None)
 
@@ -183,10 +186,8 @@ def test_fonts_travel_inside_the_svg(fixture_svg):
 
 
 def test_font_subset_is_deterministic(map_theme):
-    path = str(map_theme.font_path("regular"))
-    font_subset.cache_clear()
+    path = map_theme.font_path("regular")
     first = font_subset(path, "Kvalifiseringsløp ÆØÅ")
-    font_subset.cache_clear()
     assert font_subset(path, "Kvalifiseringsløp ÆØÅ") == first
 
 
@@ -217,7 +218,6 @@ def test_link_pattern_can_point_inside_the_handbook(fixture_content, map_theme):
 
 
 def test_same_input_gives_the_same_svg(fixture_content, map_theme, fixture_svg):
-    font_subset.cache_clear()
     assert map_svg(fixture_content, map_theme) == fixture_svg
 
 

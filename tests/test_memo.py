@@ -13,7 +13,7 @@ import pytest
 
 from mulighetskart.build import BuildOptions, build
 from mulighetskart.memo import KEEP_DAYS, Memo
-from mulighetskart.render.map_svg import svg_to_png
+from mulighetskart.render.rasterise import svg_to_png
 
 from .conftest import FIXTURE_CONTENT, LAYOUTS, ROOT
 
@@ -124,17 +124,12 @@ def test_second_journeys_build_runs_neither_dot_nor_librsvg(tmp_path, tool_runs)
 def test_font_subsets_are_kept_between_builds(tmp_path, monkeypatch):
     from fontTools import subset
 
-    from mulighetskart.render import map_svg
-
-    monkeypatch.setattr(map_svg, "_subsets", map_svg._subsets)  # the builds set it; put it back afterwards
     made: list = []
     real = subset.Subsetter.subset
     monkeypatch.setattr(subset.Subsetter, "subset", lambda self, font: made.append(1) or real(self, font))
-    map_svg.font_subset.cache_clear()
     first = build_into(tmp_path, "one", ("map",))
     subsets = len(made)
     assert subsets
-    map_svg.font_subset.cache_clear()  # as in a new process: only the memo remembers
     assert build_into(tmp_path, "two", ("map",)) == first
     assert len(made) == subsets
 

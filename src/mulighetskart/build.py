@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
 import json
 import os
 import threading
@@ -21,45 +20,12 @@ from pathlib import Path
 from . import __version__
 from .content import Content
 from .content.cached import load_content_cached, parsed_nodes
-from .errors import BuildError, ContentError, Problem
+from .errors import ContentError, Problem
 from .glyphs import drawable, undrawable
-from .memo import NO_MEMO, Memo
+from .memo import Memo
 from .publish import REPORT, Writer, hash_tree, json_bytes, sha256_file, staged
-from .theme import Theme, load_theme
-
-# name -> module that defines TARGET; imported only when selected, so a build of the map
-# does not pay for WeasyPrint.
-TARGET_MODULES = {
-    "map": "mulighetskart.render.map_svg",
-    "journeys": "mulighetskart.render.journeys",
-    "handbook": "mulighetskart.render.handbook",
-    "fragments": "mulighetskart.render.fragments",
-}
-
-# The order targets are handed to the workers: the longest first, so the workers end together.
-LONGEST_FIRST = ("handbook", "fragments", "journeys", "map")
-
-
-@dataclass(frozen=True)
-class Job:
-    """Everything a target may read; it writes only through its Writer."""
-
-    content: Content
-    theme: Theme
-    date: dt.date
-    previous: Path | None  # the target's folder in the last good output, if any
-    since: Path | None = None  # an earlier export to compare with instead (build --since)
-    same_inputs: bool = False  # `previous` was built from exactly these inputs (what it drew can be reused)
-    memo: Memo = NO_MEMO  # slow pure steps' results kept between builds
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    style: type | None  # dataclass of its section in theme.yaml
-    run: Callable[[Job, Writer], None]
-    cacheable: bool = True  # False when the output depends on the previous output (changelogs)
-    uses: tuple[str, ...] = ()  # targets it draws with through their contracts: their theme sections load too
+from .target import NAMES, TARGETS, Job, Target, build_date, load_target
+from .theme import Theme, read_theme
 
 
 @dataclass(frozen=True)
@@ -88,19 +54,19 @@ class BuildResult:
 def build(opts: BuildOptions) -> BuildResult:
     loaded = load_content_cached(opts.content, opts.cache / "content", strict=opts.strict, fresh=opts.clean)
     memo = Memo(opts.cache / "render", fresh=opts.clean)
-    targets = [load_target(name) for name in (opts.only or tuple(TARGET_MODULES))]
-    theme = load_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories},
-                       parsed=parsed_nodes(opts.cache / "content", opts.clean))
-    warnings = (*loaded.warnings, *undrawable(opts.content, drawable(theme.font_files())))
-    if opts.strict and len(warnings) > len(loaded.warnings):
-        raise ContentError(list(warnings))
+    targets = [load_target(name) for name in (opts.only or NAMES)]
+    theme, problems = read_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories},
+                                 parsed=parsed_nodes(opts.cache / "content", opts.clean))
+    if theme is not None:  # characters no shipped font can draw would print as empty boxes
+        problems = [*problems, *undrawable(opts.content, drawable(f for f in theme.font_files() if f.is_file()))]
+    warnings = (*loaded.warnings, *check_targets(targets, loaded.content, theme, problems, opts.strict))
     date = build_date(loaded.content)
     fonts = theme.font_path().parent
     keys = {t.name: cache_key(t.name, loaded.content, date, (Path(opts.layouts), fonts, Path(__file__).parent)) for t in targets}
     previous = read_report(opts.out)
     same = {t.name for t in targets if not opts.clean and previous.get("cache", {}).get(t.name) == keys[t.name]}  # --clean trusts nothing kept
     reused = tuple(t.name for t in targets if t.name in same and t.cacheable and (opts.out / t.name).is_dir())
-    todo = sorted((t.name for t in targets if t.name not in reused), key=LONGEST_FIRST.index)
+    todo = [name for name in TARGETS if name in {t.name for t in targets} - set(reused)]  # the longest first
     jobs = {name: Job(loaded.content, theme, date, _previous_folder(opts.out, name), opts.since, same_inputs=name in same, memo=memo)
             for name in todo}
     with staged(opts.out, rebuild=todo) as stage:
@@ -111,7 +77,20 @@ def build(opts: BuildOptions) -> BuildResult:
         report = build_report(loaded.content, stage, timings, reused, cache, warnings, date)
         (stage / REPORT).write_bytes(json_bytes(report))
     memo.prune()
-    return BuildResult(opts.out, written, timings, reused, tuple(sorted(warnings)))
+    return BuildResult(opts.out, written, timings, reused, warnings)
+
+
+def check_targets(targets: list[Target], content: Content, theme: Theme | None, problems: list[Problem], strict: bool) -> tuple[Problem, ...]:
+    """Every problem of the theme and of every target and the targets they draw with, in one
+    pass before anything is rendered (`problems`: the theme's own): errors (and warnings, if
+    strict) stop the build; warnings are returned."""
+    names = sorted({name for t in targets for name in (t.name, *t.uses)})
+    checked = [load_target(n) for n in names if theme is not None and (n in theme.sections or load_target(n).style is None)]
+    problems = sorted({*problems, *(p for t in checked for p in t.check(content, theme))})
+    warnings = tuple(p for p in problems if p.severity == "warning")
+    if len(warnings) < len(problems) or (strict and warnings):
+        raise ContentError(problems)
+    return warnings
 
 
 def theme_styles(targets: list[Target]) -> dict[str, type]:
@@ -183,20 +162,6 @@ def read_report(out: Path) -> dict:
         return json.loads((out / REPORT).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-
-
-def load_target(name: str) -> Target:
-    if name not in TARGET_MODULES:
-        raise BuildError(f"unknown target '{name}' (choose from {', '.join(TARGET_MODULES)})")
-    return importlib.import_module(TARGET_MODULES[name]).TARGET
-
-
-def build_date(content: Content) -> dt.date:
-    """The date every output shows: SOURCE_DATE_EPOCH when set, else the guide's `updated`."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
-    return content.guide.updated
 
 
 def build_report(content: Content, stage: Path, timings: dict, reused, cache: dict, warnings, date: dt.date) -> dict:

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .target import NAMES
 
 CONTENT = click.option("--content", type=click.Path(path_type=Path), default=Path("content"), show_default=True, help="Content folder.")
 STRICT = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-ONLY = click.option("--only", multiple=True, type=click.Choice(["map", "journeys", "handbook", "fragments"]), help="Build only this target (repeatable).")
+ONLY = click.option("--only", multiple=True, type=click.Choice(NAMES), help="Build only this target (repeatable).")
 LAYOUTS = click.option("--layouts", type=click.Path(path_type=Path), default=Path("layouts"), show_default=True, help="Templates, CSS and theme.yaml.")
 
 
@@ -57,11 +58,11 @@ def build(content: Path, layouts: Path, out: Path, only: tuple[str, ...], strict
 
     Example: mulighetskart build --only map --out output
     """
-    from .build import TARGET_MODULES, BuildOptions
+    from .build import BuildOptions
     from .build import build as run_build
     from .progress import progress
 
-    names = only or tuple(TARGET_MODULES)
+    names = only or NAMES
     with progress(names, quiet) as tick:
         result = run_build(BuildOptions(content, layouts, out, only, strict, clean, jobs, on_progress=tick, since=since, cache=cache))
     if quiet:

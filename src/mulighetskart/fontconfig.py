@@ -3,7 +3,9 @@ only through fontconfig, so each run gets a config that lists the shipped fonts 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -22,3 +24,21 @@ def write_fontconfig(folder: Path, font_dirs: Iterable[Path], *, system: bool = 
     conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n'
                     f"<fontconfig>{dirs}<cachedir>{escape(str(folder / 'cache'))}</cachedir>{include}</fontconfig>\n", encoding="utf-8")
     return conf
+
+
+def fonts_key(font_dirs: Iterable[Path]) -> str:
+    """The fonts a renderer finds in `font_dirs`: each file's name and the digest of its bytes
+    (part of the key of what the renderer makes)."""
+    files = sorted((p for d in font_dirs for p in Path(d).rglob("*") if p.is_file()), key=lambda p: (p.name, str(p)))
+    return "\n".join(file_key(p) for p in files)
+
+
+def file_key(path: Path) -> str:
+    """A file's name and the digest of its bytes."""
+    stat = path.stat()
+    return f"{path.name} {_file_digest(path, stat.st_mtime_ns, stat.st_size)}"
+
+
+@cache  # a pure function of the file's version (time and size tell a new one): read once per process
+def _file_digest(path: Path, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -11,9 +11,9 @@ processes may fill the same entry at once; entries unused for `KEEP_DAYS` are re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 
 from . import __version__
-from .publish import hash_tree
+from .publish import hash_tree, write_atomic
 
 KEEP_DAYS = 14
 
@@ -86,11 +86,6 @@ NO_MEMO = Memo()  # keeps nothing: the default where a caller has no memo
 
 
 def _write(entry: Path, data: bytes) -> None:
-    """Atomically; a cache that cannot be written is skipped."""
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=entry.parent, prefix=".tmp-", delete=False) as tmp:
-            tmp.write(data)
-        os.replace(tmp.name, entry)
-    except OSError:
-        pass
+    """A cache that cannot be written is skipped."""
+    with contextlib.suppress(OSError):
+        write_atomic(entry, data)

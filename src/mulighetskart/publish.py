@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +52,15 @@ class Writer:
     @property
     def folder(self) -> Path:
         return self.root / self.prefix
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all (a reader never sees half a file); for caches that
+    several processes may fill at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as tmp:
+        tmp.write(data)
+    os.replace(tmp.name, path)
 
 
 def sha256_file(path: Path) -> str:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from .content.convert import INVALID, Collector, Converter, node_pos
 from .content.fields import COLOUR, Doc, Loc, MinLen, located
 from .content.load import read_yaml
-from .errors import BuildError, ContentError, Pos
+from .errors import BuildError, ContentError, Pos, Problem
 from .memo import NO_MEMO, Memo
 
 Colour = Annotated[str, COLOUR]
@@ -87,7 +87,17 @@ class Theme:
 
 def load_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] = frozenset(), parsed: Memo = NO_MEMO) -> Theme:
     """Theme with each requested target section converted to its style class (`parsed` keeps
-    theme.yaml's nodes between builds)."""
+    theme.yaml's nodes between builds), or ContentError with every problem."""
+    theme, problems = read_theme(layouts, styles, colour_tokens, parsed)
+    if problems:
+        raise ContentError(problems)
+    return theme
+
+
+def read_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] = frozenset(),
+               parsed: Memo = NO_MEMO) -> tuple[Theme | None, list[Problem]]:
+    """The theme as far as it converts, and its problems: a section that does not convert is
+    left out, so the build can still check the others (None when the shared part fails)."""
     layouts = Path(layouts)
     out = Collector()
     path = layouts / "theme.yaml"
@@ -95,7 +105,7 @@ def load_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] =
     if raw is None:
         if not out.problems:
             out.error(Pos(str(path)), "theme file not found", "pass --layouts DIR")
-        raise ContentError(out.problems)
+        return None, out.problems
     conv = Converter(raw.path, out)
     top = conv.model(raw.node, ThemeFile, node_pos(raw.node, raw.path))
     sections = {}
@@ -107,11 +117,10 @@ def load_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] =
         value = conv.model(node, cls, node_pos(node, raw.path))
         if value is not INVALID:
             sections[name] = value
-    if top is not INVALID:
-        _check_top(top, layouts, colour_tokens, out)
-    if out.problems:
-        raise ContentError(out.problems)
-    return Theme(layouts.resolve(), top.colours, top.fonts, top.labels, sections)
+    if top is INVALID:
+        return None, out.problems
+    _check_top(top, layouts, colour_tokens, out)
+    return Theme(layouts.resolve(), top.colours, top.fonts, top.labels, sections), out.problems
 
 
 def _check_top(top: ThemeFile, layouts: Path, tokens: set[str], out: Collector) -> None:

@@ -10,14 +10,12 @@ with errors is never kept: it is reported afresh each time.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
 from .. import __version__
 from ..memo import Memo
-from ..publish import hash_tree
+from ..publish import hash_tree, write_atomic
 from .validate import Loaded, load_content
 
 KEEP = 8  # entries; older ones are removed
@@ -63,10 +61,7 @@ def _read(entry: Path) -> Loaded | None:
 def _write(entry: Path, loaded: Loaded) -> None:
     """Write atomically, then drop the oldest entries; a cache that cannot be written is skipped."""
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=entry.parent, prefix=".tmp-", delete=False) as tmp:
-            tmp.write(pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(tmp.name, entry)
+        write_atomic(entry, pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL))
         entries = sorted(entry.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in entries[KEEP:]:
             old.unlink(missing_ok=True)

@@ -34,7 +34,6 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from .. import __version__
-from ..build import Job, Target
 from ..content.fields import ID_PATTERN, Doc, Loc, MaxLen, MinLen, located
 from ..content.model import Content
 from ..errors import BuildError, ContentError, Problem
@@ -42,10 +41,12 @@ from ..layout.journey import span_label
 from ..markup import markdown_html, sanitise
 from ..memo import NO_MEMO, Memo
 from ..publish import Writer, hash_tree, json_bytes
+from ..target import Job, Target
 from ..theme import Theme
 from .changelog import Changes, Previous, changelog_doc, compare, dated, read_previous, summary_text, tombstones
-from .journeys import route_drawing, timeline_svg
-from .map_svg import keep_subsets_in, map_svg, svg_to_png
+from .journeys import Drawings
+from .map_svg import map_svg
+from .rasterise import svg_to_png
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_FILE = "manifest.schema.json"
@@ -111,7 +112,7 @@ class FragmentsStyle:
     loc: Loc = located()
 
 
-def check_style(style: FragmentsStyle) -> None:
+def style_problems(style: FragmentsStyle) -> list[Problem]:
     """What the converter cannot see: placeholders in patterns, every type named, counts."""
     problems = []
     need = {"fragment_url": ("{type}", "{slug}"), "asset_url": ("{name}", "{hash}", "{ext}")}
@@ -129,8 +130,7 @@ def check_style(style: FragmentsStyle) -> None:
             problems.append(Problem(style.loc.of("types"), f"no name for the item type '{t}'"))
     for section, keys in (("changelog", CHANGELOG_WORDS), ("labels", ("persona_title",))):
         problems += [Problem(style.loc.of(section), f"missing wording '{k}'") for k in keys if k not in getattr(style, section)]
-    if problems:
-        raise ContentError(problems)
+    return problems
 
 
 # ---- what flows between the steps ----
@@ -207,9 +207,7 @@ class Package:
 # ---- the target ----
 
 def run(job: Job, out: Writer) -> None:
-    keep_subsets_in(job.memo)
     style: FragmentsStyle = job.theme.section("fragments")
-    check_style(style)
     previous = read_previous(job.since or job.previous)
     assets = (job.same_inputs and kept_assets(job.previous)) or draw_assets(job.content, job.theme, style, job.memo)
     schema = (job.theme.layouts / "fragments" / SCHEMA_FILE).read_bytes()
@@ -219,7 +217,8 @@ def run(job: Job, out: Writer) -> None:
 
 
 # Not cached between builds: the changelog depends on the previous output.
-TARGET = Target(name="fragments", style=FragmentsStyle, run=run, cacheable=False, uses=("map", "journeys"))
+TARGET = Target(name="fragments", style=FragmentsStyle, run=run, cacheable=False, uses=("map", "journeys"),
+                check=lambda content, theme: style_problems(theme.section("fragments")))
 
 
 @cache
@@ -237,12 +236,13 @@ def generator() -> Generator:
 
 def draw_assets(content: Content, theme: Theme, style: FragmentsStyle, memo: Memo = NO_MEMO) -> tuple[Asset, ...]:
     spec = style.illustrations
-    # SVGs one after the other (timeline_svg points fontconfig at the shipped fonts for its run) ...
-    drawn = [Drawn(f"page:{style.pages.map.slug}", "map", spec.map, {}, map_svg(content, theme))]
+    # SVGs one after the other ...
+    drawn = [Drawn(f"page:{style.pages.map.slug}", "map", spec.map, {}, map_svg(content, theme, memo=memo))]
+    journeys = Drawings(content, theme, memo)
     for p in content.personas:
         names = {"persona": p.id, "name": p.name}
-        drawn.append(Drawn(f"persona:{p.id}", "timeline", spec.timeline, names, timeline_svg(content, theme, p.id, memo)))
-        route = route_drawing(content, theme, p.id)
+        drawn.append(Drawn(f"persona:{p.id}", "timeline", spec.timeline, names, journeys.timeline_svg(p.id)))
+        route = journeys.route(p.id)
         drawn.append(Drawn(f"persona:{p.id}", "route", spec.route, names, route.svg, route.png))
     # ... and the PNGs side by side: rsvg-convert runs in its own process.
     with ThreadPoolExecutor(max_workers=max(1, min(len(drawn), os.cpu_count() or 1))) as pool:

@@ -6,8 +6,8 @@
     OUT/journeys/alle-reiser.svg every route on one map, one colour and legend entry each
     and a PNG preview next to each SVG.
 
-`dot` finds the shipped fonts through a generated fontconfig file (FONTCONFIG_FILE) that
-puts fonts/ ahead of the system's fonts, so it measures the text the SVG shows. The SVGs
+`dot` finds the shipped fonts through a generated fontconfig file (FONTCONFIG_FILE, in its
+own environment) that puts fonts/ ahead of the system's fonts, so it measures the text the SVG shows. The SVGs
 embed subsets of the same fonts, as the map does. The slow steps (dot, rsvg-convert) run
 side by side in threads while the main thread plans the routes.
 """
@@ -23,35 +23,36 @@ import math
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 from xml.sax.saxutils import escape, quoteattr
 
-import graphviz
 import svgwrite
 from PIL import Image
 
-from ..build import Job, Target, build_date
 from ..content.fields import COLOUR, Doc, Loc, MinLen, located
 from ..content.model import Content, Persona
-from ..errors import BuildError, MissingToolError
-from ..fontconfig import write_fontconfig
+from ..errors import BuildError, MissingToolError, Problem
+from ..fontconfig import fonts_key, write_fontconfig
 from ..layout.journey import JourneyLabels, TimelineStyle, journey_text, span_label, timeline_graph
 from ..layout.map import PT, MapLayout, layout_map
 from ..layout.routes import Journey, Key, KeyEntry, Mark, RouteStyle, Station, layout_key, plan_routes
 from ..layout.text import TextMeasure
 from ..memo import NO_MEMO, Memo
 from ..publish import Writer
+from ..target import Job, Target, build_date
 from ..theme import Theme
-from . import raster
+from . import sprites
+from .font_subsets import font_face_css
 from .map_svg import check_style as check_map_style
-from .map_svg import font_face_css, fonts_key, keep_subsets_in, map_style, png_key, render_svg, svg_to_png, tool_version
+from .map_svg import map_style, render_svg
+from .rasterise import png_key, svg_to_png, tool_version
 
 INSTALL_GRAPHVIZ = "install with: apt-get install graphviz (Debian/Ubuntu) or brew install graphviz (macOS)"
 ALL_ROUTES = "alle-reiser"
@@ -65,7 +66,6 @@ INKSCAPE = "http://www.inkscape.org/namespaces/inkscape"
 XLINK = "http://www.w3.org/1999/xlink"
 FOREIGN_NS = {"http://www.w3.org/1999/xlink": "xlink", "http://www.w3.org/XML/1998/namespace": "xml", INKSCAPE: "inkscape"}
 ROOT_TAG = re.compile(r"<svg\b[^>]*>")
-T = TypeVar("T")
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the map's coordinates
 MAP_SLOT = "mulighetskart-map"  # where a route document takes the map's serialised <svg>
 LINE_PIECE = 4.0  # mm: a route line's ink is boxed piece by piece
@@ -86,6 +86,40 @@ class JourneysStyle:
 # --- The contract other targets call ---------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Drawings:
+    """The journeys' drawings for a target that asks for them persona by persona (the handbook,
+    the fragments): the map and the fonts are made once for all of them, not once a call,
+    which would cost content size squared."""
+
+    content: Content
+    theme: Theme
+    memo: Memo = NO_MEMO  # Graphviz layouts and font subsets kept between builds
+
+    @functools.cached_property
+    def base(self) -> MapBase:
+        return MapBase.of(self.content, self.theme, journeys_style(self.theme), build_date(self.content), self.memo)
+
+    @functools.cached_property
+    def fonts(self) -> str:
+        return font_css(self.content, self.theme, journeys_style(self.theme), self.memo)
+
+    def timeline_svg(self, persona_id: str) -> str:
+        """The timeline laid out by `dot`, with a root <title> and <desc> (the journey as text)."""
+        style = journeys_style(self.theme)
+        persona = _persona(self.content, persona_id)
+        source = timeline_graph(self.content, self.theme, persona, style.timeline, style.labels).source
+        return _timeline_svg(self.content, self.theme, style, persona, source, self.fonts, self.memo)
+
+    def route(self, persona_id: str) -> RouteDrawing:
+        """The possibility map with this persona's route: offers numbered in journey order."""
+        return RouteDrawing(self.theme, self.base, _route_view(self.content, self.theme, _persona(self.content, persona_id), self.base))
+
+    def all_routes_svg(self) -> str:
+        """Every persona's route on one map, each in its own colour, with a legend."""
+        return route_document(self.theme, self.base, _all_routes_view(self.content, self.theme, self.base))
+
+
 def timeline_dot(content: Content, theme: Theme, persona_id: str) -> str:
     """The Graphviz source of a persona's timeline."""
     style = journeys_style(theme)
@@ -93,17 +127,15 @@ def timeline_dot(content: Content, theme: Theme, persona_id: str) -> str:
 
 
 def timeline_svg(content: Content, theme: Theme, persona_id: str, memo: Memo = NO_MEMO) -> str:
-    """The timeline laid out by `dot` (or taken from `memo`), with a root <title> and <desc> (the journey as text)."""
-    style = journeys_style(theme)
-    persona = _persona(content, persona_id)
-    source = timeline_graph(content, theme, persona, style.timeline, style.labels).source
-    with shipped_fonts(theme):
-        return _timeline_svg(content, theme, style, persona, source, _font_css(content, theme), memo)
+    return Drawings(content, theme, memo).timeline_svg(persona_id)
 
 
 def route_svg(content: Content, theme: Theme, persona_id: str) -> str:
-    """The possibility map with this persona's route: offers numbered in journey order."""
-    return route_drawing(content, theme, persona_id).svg
+    return Drawings(content, theme).route(persona_id).svg
+
+
+def all_routes_svg(content: Content, theme: Theme) -> str:
+    return Drawings(content, theme).all_routes_svg()
 
 
 @dataclass(frozen=True)
@@ -130,54 +162,19 @@ class RouteDrawing:
         return route_png(self.theme, self.base, self.view, self.svg, width_px, font_dirs, memo)
 
 
-def route_drawing(content: Content, theme: Theme, persona_id: str) -> RouteDrawing:
-    base = _map_base(content, theme)
-    return RouteDrawing(theme, base, _route_view(content, theme, _persona(content, persona_id), base))
-
-
-def all_routes_svg(content: Content, theme: Theme) -> str:
-    """Every persona's route on one map, each in its own colour, with a legend."""
-    base = _map_base(content, theme)
-    return route_document(theme, base, _all_routes_view(content, theme, base))
-
-
-_LAST: dict[str, tuple[Content, Theme, object]] = {}
-
-
-def _per_run(what: str, content: Content, theme: Theme, make: Callable[[], T]) -> T:
-    """`make()` once for a run of calls with the same content and theme (the handbook and the
-    fragments ask for every persona in turn: making it per call would cost content size squared).
-    Kept by identity, holding both objects, so a new content or theme always makes anew."""
-    seen = _LAST.get(what)
-    if seen is None or seen[0] is not content or seen[1] is not theme:
-        seen = _LAST[what] = (content, theme, make())
-    return seen[2]
-
-
-def _map_base(content: Content, theme: Theme) -> MapBase:
-    """The map for the contract functions, drawn once for a run of calls."""
-    return _per_run("map", content, theme, lambda: MapBase.of(content, theme, journeys_style(theme), build_date(content)))
-
-
-def _font_css(content: Content, theme: Theme) -> str:
-    """The timelines' @font-face rules for the contract functions, gathered once for a run of calls."""
-    return _per_run("fonts", content, theme, lambda: font_css(content, theme, journeys_style(theme)))
-
-
 # --- The target --------------------------------------------------------------------------------
 
 
 def run(job: Job, out: Writer) -> None:
-    keep_subsets_in(job.memo)
     content, theme = job.content, job.theme
     style = journeys_style(theme)
     measure = TextMeasure.from_theme(theme)
     sources = {p.id: timeline_graph(content, theme, p, style.timeline, style.labels, measure).source for p in content.personas}
-    fonts = font_css(content, theme, style)  # before the threads: they all use its cached font subsets
+    fonts = font_css(content, theme, style, job.memo)  # before the threads: they all use its font subsets
     png = {"width_px": style.png_width, "font_dirs": [theme.font_path("regular").parent], "memo": job.memo}
-    with shipped_fonts(theme), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         timelines = {p.id: pool.submit(_timeline_files, content, theme, style, p, sources[p.id], fonts, png) for p in content.personas}
-        base = MapBase.of(content, theme, style, job.date)
+        base = MapBase.of(content, theme, style, job.date, job.memo)
         routes, previews = {}, {}
         for stem, view in _route_views(content, theme, base):  # each preview starts as soon as its SVG is there
             routes[stem] = route_document(theme, base, view)
@@ -199,6 +196,10 @@ def _route_views(content: Content, theme: Theme, base: MapBase) -> Iterator[tupl
     yield ALL_ROUTES, _all_routes_view(content, theme, base)
 
 
+def check(content: Content, theme: Theme) -> list[Problem]:
+    return []  # the map's check covers the map the routes are drawn on (`uses`)
+
+
 TARGET = Target(name="journeys", style=JourneysStyle, run=run, uses=("map",))
 
 
@@ -215,22 +216,6 @@ def _persona(content: Content, persona_id: str) -> Persona:
 
 
 # --- Timeline: dot → SVG ----------------------------------------------------------------------
-
-
-@contextmanager
-def shipped_fonts(theme: Theme) -> Iterator[Path]:
-    """Point fontconfig (and so `dot`) at a generated config that finds the theme's fonts first."""
-    with tempfile.TemporaryDirectory(prefix="mulighetskart-fonts-") as tmp:
-        conf = write_fontconfig(Path(tmp), [theme.font_path("regular").parent])
-        before = os.environ.get("FONTCONFIG_FILE")
-        os.environ["FONTCONFIG_FILE"] = str(conf)
-        try:
-            yield conf
-        finally:
-            if before is None:
-                os.environ.pop("FONTCONFIG_FILE", None)
-            else:
-                os.environ["FONTCONFIG_FILE"] = before
 
 
 def _timeline_files(content: Content, theme: Theme, style: JourneysStyle, persona: Persona, source: str, fonts: str, png: dict) -> tuple[str, bytes]:
@@ -257,19 +242,25 @@ def run_dot(source: str, what: str, memo: Memo = NO_MEMO, font_dirs: Sequence[Pa
     """SVG from `dot`, or from `memo` when it met this source, Graphviz and fonts (`dot` measures
     the text with the fonts fontconfig finds: `font_dirs` first) before."""
     exe = shutil.which("dot")
-    version = tool_version(exe, "-V") if exe else ""  # no `dot`: _dot says how to install it
-    return memo.get("dot", lambda: _dot(source, what).encode("utf-8"), source, version, fonts_key(font_dirs)).decode("utf-8")
+    if exe is None:
+        raise MissingToolError(f"Graphviz 'dot' was not found on PATH, needed for the journey timelines; {INSTALL_GRAPHVIZ}")
+    make = lambda: _dot(exe, source, what, font_dirs).encode("utf-8")  # noqa: E731
+    return memo.get("dot", make, source, tool_version(exe, "-V"), fonts_key(font_dirs)).decode("utf-8")
 
 
-def _dot(source: str, what: str) -> str:
-    """A missing program or a Graphviz error becomes a message, not a traceback."""
-    try:
-        return graphviz.pipe("dot", "svg", source.encode("utf-8"), quiet=True).decode("utf-8")
-    except graphviz.ExecutableNotFound as exc:
-        raise MissingToolError(f"Graphviz 'dot' was not found on PATH, needed for the journey timelines; {INSTALL_GRAPHVIZ}") from exc
-    except graphviz.CalledProcessError as exc:
-        detail = (exc.stderr or b"").decode("utf-8", "replace").strip() or f"exit status {exc.returncode}"
-        raise BuildError(f"Graphviz failed on the timeline for '{what}': {detail} (a broken Graphviz can be repaired; {INSTALL_GRAPHVIZ})") from exc
+def _dot(exe: str, source: str, what: str, font_dirs: Sequence[Path]) -> str:
+    """`dot` in an environment of its own whose fontconfig finds `font_dirs` first; a Graphviz
+    error becomes a message, not a traceback."""
+    with tempfile.TemporaryDirectory(prefix="mulighetskart-dot-") as tmp:
+        env = {**os.environ, "FONTCONFIG_FILE": str(write_fontconfig(Path(tmp), font_dirs))}
+        try:
+            done = subprocess.run([exe, "-Tsvg"], input=source.encode("utf-8"), capture_output=True, env=env, timeout=300, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise BuildError(f"Graphviz failed on the timeline for '{what}': {exc}") from exc
+    if done.returncode != 0:
+        detail = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
+        raise BuildError(f"Graphviz failed on the timeline for '{what}': {detail} (a broken Graphviz can be repaired; {INSTALL_GRAPHVIZ})")
+    return done.stdout.decode("utf-8")
 
 
 def with_root_title(svg: str, ref: str, title: str, paragraphs: Sequence[str], font_css: str = "") -> str:
@@ -286,7 +277,7 @@ def with_root_title(svg: str, ref: str, title: str, paragraphs: Sequence[str], f
     return svg[: tag.start()] + opening + head + svg[tag.end():]
 
 
-def font_css(content: Content, theme: Theme, style: JourneysStyle) -> str:
+def font_css(content: Content, theme: Theme, style: JourneysStyle, memo: Memo = NO_MEMO) -> str:
     """@font-face rules with subsets of the shipped fonts (made by the map's subsetter), so
     browsers and WeasyPrint draw exactly the fonts the text was measured with.
 
@@ -298,7 +289,7 @@ def font_css(content: Content, theme: Theme, style: JourneysStyle) -> str:
         return ""
     words = [*_strings(content), *_strings(theme.labels), *_strings(style.labels), *_strings(map_style(theme).text), DIGITS]
     chars = "".join(sorted(set("".join(words)) - set("\n\r\t")))
-    return font_face_css(theme, dict.fromkeys(FONT_STYLES, chars))
+    return font_face_css(theme, dict.fromkeys(FONT_STYLES, chars), memo)
 
 
 def _strings(value) -> Iterator[str]:
@@ -339,17 +330,18 @@ class MapBase:
     fonts: str  # @font-face rules for the map's text and ours ("" when the theme embeds none)
     measure: TextMeasure
     style: JourneysStyle  # the journeys' theme section, for everything drawn over the map
+    rasters: sprites.SharedRasters = field(default_factory=sprites.SharedRasters, compare=False)  # the PNG previews' shared pixels
 
     @classmethod
-    def of(cls, content: Content, theme: Theme, style: JourneysStyle, date: dt.date) -> MapBase:
+    def of(cls, content: Content, theme: Theme, style: JourneysStyle, date: dt.date, memo: Memo = NO_MEMO) -> MapBase:
         measure = TextMeasure.from_theme(theme)
         mstyle = map_style(theme)
         check_map_style(mstyle, theme, content)
         layout = layout_map(content, mstyle, measure, date)
-        fonts = font_css(content, theme, style)
+        fonts = font_css(content, theme, style, memo)
         if fonts:  # one set of @font-face rules for the map's text and ours: a second set would shadow the first
             mstyle = dataclasses.replace(mstyle, embed_fonts=False)
-        drawing = _plain(ET.fromstring(render_svg(layout, content, theme, mstyle, mstyle.offer_href, date)))
+        drawing = _plain(ET.fromstring(render_svg(layout, content, theme, mstyle, mstyle.offer_href, date, memo)))
         box = _view_box(drawing)
         for name, value in zip(("x", "y", "width", "height"), box, strict=True):
             drawing.set(name, _n(value))
@@ -577,7 +569,7 @@ def route_png(theme: Theme, base: MapBase, view: RouteView, doc: str, width_px: 
               memo: Memo = NO_MEMO) -> bytes:
     """The PNG of `doc`, the view's route_document, as svg_to_png draws it (`font_dirs`: the
     fonts it is given; none: the embedded ones). A persona's view is composed from the map
-    drawn plain and veiled, once for every view, and the regions its own ink covers (raster.py)."""
+    drawn plain and veiled, once for every view, and the regions its own ink covers (sprites.py)."""
     for_rsvg = without_fonts if font_dirs else str
     x, y, w, h = base.box
     if not view.ink or view.key.bottom + base.style.route.margin - y > h:  # a key taller than the map: no shared size
@@ -585,13 +577,13 @@ def route_png(theme: Theme, base: MapBase, view: RouteView, doc: str, width_px: 
 
     def compose() -> bytes:
         veil = dataclasses.replace(_bare(view), overlay=(_veil(base, [], base.style.route),))
-        plain, veiled = (raster.shared_raster(for_rsvg(svg), width_px, font_dirs, memo)
+        plain, veiled = (base.rasters.get(for_rsvg(svg), width_px, font_dirs, memo)
                          for svg in (_map_layer(theme, base, view), route_document(theme, base, veil)))
         scale = plain.width / (w + base.style.route.key_width + 2 * base.style.route.margin)
-        rects = raster.regions([(x0 - x, y0 - y, x1 - x, y1 - y) for x0, y0, x1, y1 in view.ink], scale, plain.size)
-        size, places = raster.pack(rects, plain.width)
+        rects = sprites.regions([(x0 - x, y0 - y, x1 - x, y1 - y) for x0, y0, x1, y1 in view.ink], scale, plain.size)
+        size, places = sprites.pack(rects, plain.width)
         sprite = for_rsvg(_sprite(theme, base, view, rects, places, size, scale))
-        return raster.compose(plain, veiled, Image.open(io.BytesIO(svg_to_png(sprite, size[0], font_dirs))).convert("RGBA"), rects, places)
+        return sprites.compose(plain, veiled, Image.open(io.BytesIO(svg_to_png(sprite, size[0], font_dirs))).convert("RGBA"), rects, places)
 
     return memo.get("route-png", compose, doc, *png_key(width_px, font_dirs))
 
@@ -606,7 +598,7 @@ def _map_layer(theme: Theme, base: MapBase, view: RouteView) -> str:
     return route_document(theme, base, _bare(view), route=False)
 
 
-def _sprite(theme: Theme, base: MapBase, view: RouteView, rects: Sequence[raster.Rect], places: Sequence[tuple[int, int]],
+def _sprite(theme: Theme, base: MapBase, view: RouteView, rects: Sequence[sprites.Rect], places: Sequence[tuple[int, int]],
             size: tuple[int, int], scale: float) -> str:
     """The view's overlay and key, without the map, in each of `rects` (px of the whole
     drawing) placed at `places` in a picture of `size` px: nested viewports aligned to whole

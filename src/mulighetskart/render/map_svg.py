@@ -8,35 +8,24 @@ WeasyPrint draw it with exactly the fonts the layout was measured with (see docs
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import io
-import os
 import re
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from pathlib import Path
 
-import fontTools
 import svgwrite
-from fontTools.ttLib import TTFont
 
-from ..build import Job, Target, build_date
 from ..colour import contrast
 from ..content.convert import suggest
 from ..content.model import Content
-from ..errors import BuildError, ContentError, MissingToolError, Problem
-from ..fontconfig import write_fontconfig
+from ..errors import ContentError, Problem
 from ..layout.map import Box, Connector, Frame, MapLayout, MapStyle, Swatch, TextBlock, date_text, layout_map
 from ..layout.text import TextMeasure
 from ..memo import NO_MEMO, Memo
 from ..publish import Writer
+from ..target import Job, Target, build_date
 from ..theme import Theme
+from .font_subsets import font_face_css
+from .rasterise import svg_to_png
 
 SVG_FILE = "mulighetskart.svg"
 PNG_FILE = "mulighetskart.png"
@@ -44,21 +33,23 @@ MIN_PT = 7.0  # nothing smaller on the printed sheet
 INKSCAPE = "http://www.inkscape.org/namespaces/inkscape"
 LAYERS = ("background", "columns", "connectors", "offers", "labels", "legend")
 MUTED_ROLES = {"summary", "actor", "meta", "subtitle", "category-summary", "legend"}
-STYLE_WEIGHT = {"regular": ("400", "normal"), "bold": ("700", "normal"), "italic": ("400", "italic"), "bold_italic": ("700", "italic")}
 
 
 # --- the target ----------------------------------------------------------------------------------
 
 
 def run(job: Job, out: Writer) -> None:
-    keep_subsets_in(job.memo)
     style = map_style(job.theme)
-    svg = map_svg(job.content, job.theme, date=job.date)
+    svg = map_svg(job.content, job.theme, date=job.date, memo=job.memo)
     out.write(SVG_FILE, svg)
     out.write(PNG_FILE, svg_to_png(svg, style.png_width, font_dirs=[job.theme.font_path("regular").parent], memo=job.memo))
 
 
-TARGET = Target(name="map", style=MapStyle, run=run)
+def check(content: Content, theme: Theme) -> list[Problem]:
+    return style_problems(map_style(theme), theme, content)
+
+
+TARGET = Target(name="map", style=MapStyle, run=run, check=check)
 
 
 def map_style(theme: Theme) -> MapStyle:
@@ -67,6 +58,12 @@ def map_style(theme: Theme) -> MapStyle:
 
 
 def check_style(style: MapStyle, theme: Theme, content: Content) -> None:
+    """For the contract functions, which other targets call: the build has checked already."""
+    if problems := style_problems(style, theme, content):
+        raise ContentError(problems)
+
+
+def style_problems(style: MapStyle, theme: Theme, content: Content) -> list[Problem]:
     """Looks the loader cannot judge alone: readable sizes, known colour tokens, enough contrast."""
     problems = []
     for name, pt in vars(style.sizes).items():
@@ -83,8 +80,7 @@ def check_style(style: MapStyle, theme: Theme, content: Content) -> None:
             if ratio < 4.5:
                 problems.append(Problem(style.colours.loc.of(fg_name if fg_name in vars(style.colours) else "text"),
                                         f"text colour {fg} on {bg_name} ({bg}) has contrast {ratio:.2f}:1; it must be at least 4.5:1"))
-    if problems:
-        raise ContentError(problems)
+    return problems
 
 
 def _unknown_ids(style: MapStyle, content: Content) -> list[Problem]:
@@ -167,27 +163,28 @@ class Palette:
 # --- the SVG document ------------------------------------------------------------------------------
 
 
-def map_svg(content: Content, theme: Theme, *, date: dt.date | None = None, href: str | None = None) -> str:
+def map_svg(content: Content, theme: Theme, *, date: dt.date | None = None, href: str | None = None, memo: Memo = NO_MEMO) -> str:
     """The whole map as an SVG document.
 
     `href` overrides the theme's link pattern (e.g. "#offer-{id}" inside the handbook);
-    `date` defaults to the build date (SOURCE_DATE_EPOCH or the guide's `updated`).
+    `date` defaults to the build date (SOURCE_DATE_EPOCH or the guide's `updated`); `memo`
+    keeps the font subsets.
     """
     style = map_style(theme)
     check_style(style, theme, content)
     measure = TextMeasure.from_theme(theme)
     layout = layout_map(content, style, measure, date or build_date(content))
-    return render_svg(layout, content, theme, style, href or style.offer_href, date or build_date(content))
+    return render_svg(layout, content, theme, style, href or style.offer_href, date or build_date(content), memo)
 
 
-def render_svg(layout: MapLayout, content: Content, theme: Theme, style: MapStyle, href: str, date: dt.date) -> str:
+def render_svg(layout: MapLayout, content: Content, theme: Theme, style: MapStyle, href: str, date: dt.date, memo: Memo = NO_MEMO) -> str:
     palette = Palette.of(style, theme, content)
     dwg = svgwrite.Drawing(size=(f"{_n(layout.width)}mm", f"{_n(layout.height)}mm"), viewBox=f"0 0 {_n(layout.width)} {_n(layout.height)}",
                            profile="full", debug=False)
     dwg.attribs.update({"xmlns:inkscape": INKSCAPE, "xml:lang": "nb", "lang": "nb", "font-family": f"{theme.fonts.family}, sans-serif"})
     dwg.set_desc(f"{style.text.title} – {content.guide.title}", map_description(content, style, date))
     if style.embed_fonts:
-        dwg.defs.add(dwg.style(font_face_css(theme, used_text(layout))))
+        dwg.defs.add(dwg.style(font_face_css(theme, used_text(layout), memo)))
     dwg.defs.add(_arrow_marker(dwg, style, palette))
     layers = {name: _layer(dwg, name) for name in LAYERS}
     layers["background"].add(dwg.rect((0, 0), (_n(layout.width), _n(layout.height)), fill=palette.page))
@@ -393,143 +390,3 @@ def used_text(layout: MapLayout) -> dict[str, str]:
     for block in blocks:
         chars.setdefault(block.style, set()).update("".join(block.lines))
     return {style: "".join(sorted(c)) for style, c in sorted(chars.items())}
-
-
-def font_face_css(theme: Theme, text_by_style: dict[str, str]) -> str:
-    """@font-face rules with the used glyphs of each style as WOFF2 data (subset, so it stays small)."""
-    rules = []
-    for style, text in text_by_style.items():
-        weight, slant = STYLE_WEIGHT[style]
-        data = base64.b64encode(font_subset(str(theme.font_path(style)), text)).decode("ascii")
-        rules.append(f'@font-face{{font-family:"{theme.fonts.family}";font-weight:{weight};font-style:{slant};'
-                     f'src:url(data:font/woff2;base64,{data}) format("woff2")}}')
-    return "\n".join(rules)
-
-
-_subsets = NO_MEMO
-
-
-def keep_subsets_in(memo: Memo) -> None:
-    """Keep this process's font subsets in `memo` (each target's run sets its job's: the
-    subsetter is called deep inside the drawing, with no Job in reach)."""
-    global _subsets
-    _subsets = memo
-
-
-@cache
-def font_subset(path: str, text: str) -> bytes:
-    """A WOFF2 subset holding `text` (and kerning between its letters); same input, same bytes."""
-    return _subsets.get("font-subset", lambda: _subset(path, text), file_key(Path(path)), text, fontTools.version)
-
-
-def _subset(path: str, text: str) -> bytes:
-    from fontTools import subset  # a fifth of a second to import; a no-op build never subsets
-
-    opts = subset.Options()
-    opts.flavor = "woff2"
-    opts.layout_features = ["kern"]
-    opts.hinting = False
-    opts.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # keep the copyright and OFL licence names
-    font = TTFont(path, lazy=True, recalcTimestamp=False)
-    sub = subset.Subsetter(opts)
-    sub.populate(text=text + " -…")
-    sub.subset(font)
-    font.flavor = "woff2"
-    buf = io.BytesIO()
-    font.save(buf)
-    return buf.getvalue()
-
-
-# --- PNG ------------------------------------------------------------------------------------------------
-
-
-def svg_to_png(svg: str, width_px: int, font_dirs: Iterable[Path] = (), memo: Memo = NO_MEMO) -> bytes:
-    """Render an SVG with librsvg (rsvg-convert) at `width_px` wide.
-
-    librsvg ignores @font-face, so the renderer gets its fonts through fontconfig: from
-    `font_dirs` when given, else from the fonts embedded in the SVG itself. A PNG `memo`
-    has seen for the same SVG, width, fonts and librsvg is taken from it.
-    """
-    dirs = [Path(d).resolve() for d in font_dirs]
-    return memo.get("png", lambda: _rsvg(rsvg_exe(), svg, int(width_px), dirs), svg, *png_key(width_px, dirs))
-
-
-def png_key(width_px: int, font_dirs: Iterable[Path]) -> tuple[str, str, str]:
-    """What besides the SVG makes a PNG: its width, the fonts and librsvg's version."""
-    dirs = [Path(d).resolve() for d in font_dirs]
-    fonts = fonts_key(dirs) if dirs else "embedded"  # embedded fonts are part of the SVG text
-    return str(int(width_px)), fonts, tool_version(rsvg_exe(), "--version")
-
-
-def rsvg_exe(needed_for: str = "is needed for PNG previews") -> str:
-    exe = shutil.which("rsvg-convert")
-    if exe is None:
-        raise MissingToolError(f"rsvg-convert (librsvg) {needed_for}; install with: "
-                               "apt-get install librsvg2-bin (Debian/Ubuntu) or brew install librsvg (macOS)")
-    return exe
-
-
-def _rsvg(exe: str, svg: str, width_px: int, font_dirs: list[Path]) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="mulighetskart-png-") as tmp:
-        dirs = font_dirs or [_unpack_fonts(svg, Path(tmp) / "fonts")]
-        env = {**os.environ, "FONTCONFIG_FILE": str(write_fontconfig(Path(tmp), dirs))}
-        try:
-            done = subprocess.run([exe, "--width", str(width_px), "--keep-aspect-ratio", "--format", "png"],
-                                  input=svg.encode("utf-8"), capture_output=True, env=env, timeout=300, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise BuildError(f"rsvg-convert failed: {exc}") from exc
-    if done.returncode != 0 or not done.stdout.startswith(b"\x89PNG"):
-        raise BuildError(f"rsvg-convert could not render the SVG: {done.stderr.decode('utf-8', 'replace').strip()}")
-    return done.stdout
-
-
-@cache
-def tool_version(exe: str, flag: str) -> str:
-    """What `exe flag` prints (asked once per process): part of the key of what the program
-    makes, so a new version draws anew. A program that will not say is still asked to draw,
-    which reports its failure."""
-    try:
-        done = subprocess.run([exe, flag], capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return (done.stdout + done.stderr).strip()
-
-
-def fonts_key(font_dirs: Iterable[Path]) -> str:
-    """The fonts a renderer finds in `font_dirs`: each file's name and the digest of its bytes."""
-    files = sorted((p for d in font_dirs for p in Path(d).rglob("*") if p.is_file()), key=lambda p: (p.name, str(p)))
-    return "\n".join(file_key(p) for p in files)
-
-
-def file_key(path: Path) -> str:
-    """A file's name and the digest of its bytes."""
-    stat = path.stat()
-    return f"{path.name} {_file_digest(path, stat.st_mtime_ns, stat.st_size)}"
-
-
-@cache
-def _file_digest(path: Path, mtime_ns: int, size: int) -> str:
-    """Read once per process and version of the file (its time and size tell a new one)."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-_FONT_DATA = re.compile(r"url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)")
-
-
-def _unpack_fonts(svg: str, folder: Path) -> Path:
-    """Write the SVG's embedded WOFF2 fonts as TrueType files fontconfig can read."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, data in enumerate(_FONT_DATA.findall(svg)):
-        (folder / f"embedded-{i}.ttf").write_bytes(_truetype(data))
-    return folder
-
-
-@lru_cache(maxsize=16)
-def _truetype(woff2_base64: str) -> bytes:
-    """An embedded font as TrueType, unpacked once: every drawing of a build embeds the same
-    few (a tenth of a second for each drawing otherwise)."""
-    font = TTFont(io.BytesIO(base64.b64decode(woff2_base64)), recalcTimestamp=False)
-    font.flavor = None
-    buf = io.BytesIO()
-    font.save(buf)
-    return buf.getvalue()

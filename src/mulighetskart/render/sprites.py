@@ -15,13 +15,14 @@ import math
 import struct
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 from zlib_ng import zlib_ng
 
 from ..memo import NO_MEMO, Memo
-from .map_svg import svg_to_png
+from .rasterise import svg_to_png
 
 Rect = tuple[int, int, int, int]  # px: left, top, right, bottom (exclusive)
 GRID = 16  # px: regions are snapped to this grid, then merged into rectangles
@@ -31,20 +32,24 @@ BAND = 256  # px: rows composed and compressed at a time
 KEEP = 4  # shared rasters kept decoded (up to ~90 MB each at 10× content and 2400 px)
 LEVEL = 5  # zlib-ng's level 5: within 2 % of zlib's level 6 in size, in a third of the time
 
-_shared: dict[tuple, Image.Image] = {}
-_making = threading.Lock()
+@dataclass(frozen=True, eq=False)
+class SharedRasters:
+    """The rasters the drawings of one map share (the map plain and veiled), each drawn once
+    for all the threads that ask for it (the others wait: drawing it again would take longer).
+    One per map drawn (journeys.MapBase): it lives as long as the map."""
 
+    kept: dict[tuple, Image.Image] = field(default_factory=dict)
+    making: threading.Lock = field(default_factory=threading.Lock)
 
-def shared_raster(svg: str, width_px: int, font_dirs: Sequence[Path] = (), memo: Memo = NO_MEMO) -> Image.Image:
-    """The decoded RGBA raster of `svg`, drawn once for all the threads that ask for it (the
-    others wait for it: drawing it again would take longer)."""
-    key = (svg, int(width_px), tuple(str(d) for d in font_dirs))
-    with _making:
-        if key not in _shared:
-            while len(_shared) >= KEEP:
-                _shared.pop(next(iter(_shared)))
-            _shared[key] = Image.open(io.BytesIO(svg_to_png(svg, width_px, font_dirs, memo))).convert("RGBA")
-        return _shared[key]
+    def get(self, svg: str, width_px: int, font_dirs: Sequence[Path] = (), memo: Memo = NO_MEMO) -> Image.Image:
+        """The decoded RGBA raster of `svg`."""
+        key = (svg, int(width_px), tuple(str(d) for d in font_dirs))
+        with self.making:
+            if key not in self.kept:
+                while len(self.kept) >= KEEP:
+                    self.kept.pop(next(iter(self.kept)))
+                self.kept[key] = Image.open(io.BytesIO(svg_to_png(svg, width_px, font_dirs, memo))).convert("RGBA")
+            return self.kept[key]
 
 
 def regions(boxes: Iterable[tuple[float, float, float, float]], scale: float, size: tuple[int, int], pad: float = 2) -> list[Rect]:
