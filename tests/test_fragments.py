@@ -139,11 +139,34 @@ def test_every_item_has_exactly_one_fragment(package, fixture_content):
 
 def test_reference_pages_are_there(package):
     pages = {i["slug"] for i in items(package).values() if i["type"] == "page"}
-    assert pages == {"om-veilederen", "mulighetskartet", "eksempelreiser", "sprakniva", "ordliste"}
+    assert pages == {"om-veilederen", "mulighetskartet", "eksempelreiser", "sprakniva", "sprakkrav", "ordliste", "sprakniva-en", "sprakniva-ar"}
     cefr = (package / "page" / "sprakniva.html").read_text()
     assert '<th scope="row">A2</th><td>Grunnleggende</td>' in cefr
     glossary = (package / "page" / "ordliste.html").read_text()
     assert "<dt>Det felles europeiske rammeverket for språk (CEFR)</dt>" in glossary
+
+
+def test_cefr_translations_carry_their_language_direction_and_review_status(package):
+    manifest = items(package)
+    arabic, english = manifest["page:sprakniva-ar"], manifest["page:sprakniva-en"]
+    assert (arabic["language"], arabic["dir"], arabic["parent"]) == ("ar", "rtl", "page:sprakniva")
+    assert (english["language"], english["dir"]) == ("en", "ltr")
+    assert manifest["offer:amo"]["language"] == "nb" and manifest["offer:amo"]["dir"] == "ltr"
+    html = (package / arabic["file"]).read_text()
+    assert '<p lang="nb" dir="ltr"><strong>Utkast – ikke kvalitetssikret av oversetter</strong></p>' in html
+    assert "<dt>A1 – مبتدئ</dt>" in html
+    reviewed = (package / english["file"]).read_text()
+    assert "Kvalitetssikret av oversetter: Kari Nordmann, 2021-05-02" in reviewed and "Utkast" not in reviewed
+    cefr = (package / "page" / "sprakniva.html").read_text()
+    assert '<a href="../page/sprakniva-ar.html" lang="ar" dir="rtl">العربية</a> (Arabisk, Utkast – ikke kvalitetssikret av oversetter)' in cefr
+
+
+def test_requirements_page_lists_education_residence_and_every_offer(package, fixture_content):
+    html = (package / "page" / "sprakkrav.html").read_text()
+    assert '<tr><th scope="row">Universitet og høyskole</th><td>B2</td>' in html
+    assert '<th scope="row">Statsborgerskap</th><td>Ikke ett fast nivå</td>' in html
+    assert all(f'href="../offer/{o.id}.html"' in html for o in fixture_content.offers)
+    assert "Reglene ble sist kontrollert 2021-05-01." in html
 
 
 def test_ids_slugs_and_uuids_are_stable(package):
@@ -270,7 +293,7 @@ def test_fragments_pass_the_allowlist_unchanged(package):
         assert allowlisted(html) == html, item_id
         for tag, attrs in Elements(html).tags:
             assert tag in ALLOWED_TAGS, f"{item_id}: <{tag}>"
-            assert set(attrs) <= ALLOWED_ATTRIBUTES.get(tag, set()), f"{item_id}: <{tag} {attrs}>"
+            assert set(attrs) <= ALLOWED_ATTRIBUTES.get(tag, set()) | ALLOWED_ATTRIBUTES["*"], f"{item_id}: <{tag} {attrs}>"
 
 
 def test_headings_start_at_h2_and_never_skip(package):
@@ -314,7 +337,7 @@ def test_goldens(package, golden):
         return re.sub(r"(mulighetskart-fragmenter-\d{8})-[0-9a-f]{12}", r"\1-EXPORT", text)
 
     for name in ("offer/amo.html", "category/arbeid.html", "persona/amal.html", "financing/tiltakspenger.html",
-                 "page/mulighetskartet.html", "page/om-veilederen.html", "manifest.json"):
+                 "page/mulighetskartet.html", "page/om-veilederen.html", "page/sprakkrav.html", "page/sprakniva-ar.html", "manifest.json"):
         golden(f"fragments/{name.replace('/', '-')}", mask((package / name).read_text(encoding="utf-8")))
 
 

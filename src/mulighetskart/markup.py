@@ -16,7 +16,8 @@ ALLOWED_TAGS = frozenset({
     "p", "h2", "h3", "h4", "ul", "ol", "li", "a", "strong", "em", "blockquote", "table", "caption",
     "thead", "tbody", "tr", "th", "td", "img", "dl", "dt", "dd",
 })
-ALLOWED_ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt"}, "th": {"scope"}, "h2": {"id"}, "h3": {"id"}, "h4": {"id"}}
+# lang and dir on any tag mark a passage in another language (WCAG 3.1.2); CMSs keep them.
+ALLOWED_ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt"}, "th": {"scope"}, "h2": {"id"}, "h3": {"id"}, "h4": {"id"}, "*": {"lang", "dir"}}
 URL_SCHEMES = frozenset({"https", "http", "mailto"})
 
 

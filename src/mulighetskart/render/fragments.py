@@ -21,7 +21,7 @@ import uuid
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import astuple, dataclass, field, fields, replace
 from functools import cache, cached_property, partial
 from html import unescape
 from html.parser import HTMLParser
@@ -77,6 +77,7 @@ class Pages:
     map: PageSpec
     journeys: PageSpec
     cefr: PageSpec
+    requirements: PageSpec
     glossary: PageSpec
     loc: Loc = located()
 
@@ -174,6 +175,8 @@ class Stub:
     relations: tuple[str, ...]
     template: str
     source: object = field(repr=False, compare=False)  # the content item (None for pages)
+    language: str = ""  # the item's own language, when not the guide's (a translation)
+    dir: str = "ltr"
 
 
 @dataclass(frozen=True)
@@ -345,6 +348,9 @@ def plan_stubs(content: Content, style: FragmentsStyle) -> tuple[Stub, ...]:
     for c in categories:
         stubs += [_stub(style, "offer", o.id, o.title, o.summary, f"category:{c.id}", i, offer_relations(o), "offer.html.j2", o)
                   for i, o in enumerate(content.offers_in(c.id))]
+    cefr_id = f"page:{pages.cefr.slug}"
+    stubs += [replace(_stub(style, "page", translation_slug(pages.cefr.slug, t.lang), t.title, "", cefr_id, i, (), "page-cefr-translation.html.j2", t),
+                      language=t.lang, dir=t.dir) for i, t in enumerate(content.languages.translations)]
     home = next((f"category:{c.id}" for c in categories if c.zone == "livelihood"), map_id)
     stubs += [_stub(style, "financing", f.id, f.title, f.summary, home, i, (), "financing.html.j2", f) for i, f in enumerate(content.financing)]
     journeys, title = f"page:{pages.journeys.slug}", style.labels["persona_title"]
@@ -355,6 +361,10 @@ def plan_stubs(content: Content, style: FragmentsStyle) -> tuple[Stub, ...]:
 
 def _stub(style, type_, slug, title, summary, parent, order, relations, template, source) -> Stub:
     return Stub(f"{type_}:{slug}", type_, slug, title, summary, style.fragment_url.format(type=type_, slug=slug), parent, order, relations, template, source)
+
+
+def translation_slug(cefr_slug: str, lang: str) -> str:
+    return f"{cefr_slug}-{lang.lower()}"
 
 
 def offer_relations(o) -> tuple[str, ...]:
@@ -431,6 +441,8 @@ class Site:
             "persona_ids": [s.id for s in self.stubs if s.type == "persona"],
             "personas_with": lambda offer_id: [f"persona:{p.id}" for p in c.personas if any(offer_id in ph.offers for ph in p.journey)],
             "offers_using": lambda fin_id: [s.id for s in self.stubs if s.type == "offer" and fin_id in s.source.livelihood],
+            "cefr_page": f"page:{self.style.pages.cefr.slug}",
+            "translation_id": lambda t: f"page:{translation_slug(self.style.pages.cefr.slug, t.lang)}",
             "programmes_holding": lambda cat_id: [s.id for s in self.stubs if s.type == "offer" and cat_id in s.source.holds],
         }
 
@@ -567,7 +579,7 @@ def record(f: Fragment, language: str) -> dict:
     s = f.stub
     return {
         "id": s.id, "uuid": item_uuid(s.id), "type": s.type, "slug": s.slug, "title": s.title, "summary": s.summary,
-        "language": language, "file": s.file, "sha256": f.sha256, "date_modified": None, "parent": s.parent, "order": s.order,
+        "language": s.language or language, "dir": s.dir, "file": s.file, "sha256": f.sha256, "date_modified": None, "parent": s.parent, "order": s.order,
         "relations": list(s.relations),
         "assets": [{"file": a.file, "media_type": a.media_type, "sha256": a.sha256, "role": a.role, "alt": a.alt, "caption": a.caption} for a in f.assets],
         "links": [{"url": link.href, "text": link.text} for link in f.links],
@@ -587,16 +599,18 @@ def _digest(records: list[dict]) -> str:
 
 def ndjson(fragments: tuple[Fragment, ...], language: str) -> bytes:
     lines = [
-        json.dumps({"id": f.stub.id, "uuid": item_uuid(f.stub.id), "type": f.stub.type, "title": f.stub.title, "language": language,
+        json.dumps({"id": f.stub.id, "uuid": item_uuid(f.stub.id), "type": f.stub.type, "title": f.stub.title, "language": f.stub.language or language,
+                    "dir": f.stub.dir,
                     "file": f.stub.file, "html": f.html, "sha256": f.sha256}, ensure_ascii=False)
         for f in fragments
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def standalone_page(layouts: Path, title: str, html: str, language: str = "nb", summary: str = "") -> str:
-    """A fragment on its own page (<html lang>…<main><h1>), as a CMS would show it."""
-    return render(environment(layouts), "wrapper.html.j2", {"title": title, "summary": summary, "html": Markup(html), "language": language}, title)
+def standalone_page(layouts: Path, title: str, html: str, language: str = "nb", summary: str = "", dir: str = "ltr") -> str:
+    """A fragment on its own page (<html lang dir>…<main><h1>), as a CMS would show it."""
+    values = {"title": title, "summary": summary, "html": Markup(html), "language": language, "dir": dir}
+    return render(environment(layouts), "wrapper.html.j2", values, title)
 
 
 def anchor_of(item_id: str) -> str:
@@ -608,7 +622,7 @@ def preview_html(f: Fragment) -> str:
     prefix = anchor_of(f.stub.id)
     html = re.sub(r' id="([^"]+)"', lambda m: f' id="{prefix}--{m[1]}"', f.html)
     targets = {link.href: link.target for link in f.cross_links}
-    html = re.sub(r'<a href="([^"]*)">', lambda m: f'<a href="#{anchor_of(targets[m[1]])}">' if m[1] in targets else m[0], html)
+    html = re.sub(r'<a href="([^"]*)"', lambda m: f'<a href="#{anchor_of(targets[m[1]])}"' if m[1] in targets else m[0], html)
     here = posixpath.dirname(f.stub.file)
 
     def move(m: re.Match) -> str:
@@ -622,6 +636,7 @@ def preview(env, site: Site, fragments, changes: Changes, manifest: dict, summar
     entries = [{
         "id": f.stub.id, "anchor": anchor_of(f.stub.id), "title": f.stub.title, "summary": f.stub.summary, "file": f.stub.file,
         "type_label": site.style.types[f.stub.type], "status": changes.status(f.stub.id), "html": Markup(preview_html(f)),
+        "lang": f.stub.language, "dir": f.stub.dir,
     } for f in fragments]
     return render(env, "preview.html.j2", {
         "lb": {**site.theme.labels, **site.style.labels}, "language": manifest["language"], "guide_title": manifest["title"],
