@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -107,3 +108,53 @@ def test_a_character_no_font_can_draw_is_located_and_fails_strict(tmp_path):
     amo.write_text(amo.read_text(encoding="utf-8").replace(" 🎓", " العربية ትግርኛ"), encoding="utf-8")
     assert not [w for w in build(BuildOptions(content, LAYOUTS, tmp_path / "out", only=("map",), cache=tmp_path / "cache")).warnings
                 if "no shipped font" in w.message]
+
+
+@pytest.mark.parametrize("map_mistake", [
+    ("    paper: A3 ", "    paper: A5 ", r"theme\.yaml:\d+:\d+: error: .*A5"),  # the loader refuses it
+    ("      category_summary: 7\n", "      category_summary: 5\n", r"theme\.yaml:\d+:\d+: error: category_summary is 5 pt"),  # the map's check
+])
+def test_theme_mistakes_in_two_targets_are_reported_in_one_run(tmp_path, map_mistake):
+    """A mistake in targets.map and one in targets.fragments: both located, exit 1, no
+    traceback, nothing written (the checks of every target run before any target renders)."""
+    layouts = tmp_path / "layouts"
+    shutil.copytree(LAYOUTS, layouts)
+    shutil.copytree(LAYOUTS.parent / "fonts", tmp_path / "fonts")
+    theme = layouts / "theme.yaml"
+    old, new, expected = map_mistake
+    text = theme.read_text(encoding="utf-8")
+    assert old in text and "    hash_length: 12" in text
+    theme.write_text(text.replace(old, new, 1).replace("    hash_length: 12", "    hash_length: 3", 1), encoding="utf-8")
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "mulighetskart", "build", "--content", str(FIXTURE_CONTENT), "--layouts", str(layouts),
+                          "--out", str(out), "--cache", str(tmp_path / "cache")], capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr
+    assert re.search(expected, run.stderr), run.stderr
+    assert re.search(r"theme\.yaml:\d+:\d+: error: hash_length must be between 8 and 64", run.stderr), run.stderr
+    assert "2 errors in 1 file" in run.stderr and "Traceback" not in run.stderr
+    assert not out.exists()
+
+
+def test_a_target_warning_is_printed_and_fails_only_a_strict_build(tmp_path, monkeypatch):
+    """Targets can warn from their check (before anything renders): the build reports the
+    warning and carries on; --strict makes it an error and writes nothing."""
+    import dataclasses
+
+    from mulighetskart import target
+    from mulighetskart.errors import Pos, Problem
+
+    warning = Problem(Pos("layouts/theme.yaml", 3, 4), "the map is taller than its paper", severity="warning")
+    real = target.load_target
+
+    def warned(name):
+        t = real(name)
+        return dataclasses.replace(t, check=lambda content, theme: [*t.check(content, theme), warning]) if name == "map" else t
+
+    monkeypatch.setattr(target, "load_target", warned)
+    monkeypatch.setattr("mulighetskart.build.load_target", warned)
+    result = build(BuildOptions(FIXTURE_CONTENT, LAYOUTS, tmp_path / "out", only=("map",), cache=tmp_path / "cache"))
+    assert warning in result.warnings
+    assert "warning: the map is taller than its paper" in (tmp_path / "out" / "build-report.json").read_text(encoding="utf-8")
+    with pytest.raises(ContentError, match="warning: the map is taller than its paper"):
+        build(BuildOptions(FIXTURE_CONTENT, LAYOUTS, tmp_path / "strict", only=("map",), strict=True, cache=tmp_path / "cache"))
+    assert not (tmp_path / "strict").exists()

@@ -21,7 +21,7 @@ ALLOWED_ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt"}, "th": {"scope"}, "h2
 URL_SCHEMES = frozenset({"https", "http", "mailto"})
 
 
-@cache
+@cache  # one parser: it keeps no state between documents
 def _md() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 

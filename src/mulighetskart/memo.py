@@ -74,7 +74,7 @@ class Memo:
                 pass
 
 
-@cache
+@cache  # the program does not change while it runs
 def code_digest() -> str:
     """The program as it runs: a changed step gives new keys, so no stale result is used."""
     digest = hashlib.sha256(__version__.encode())

@@ -68,7 +68,7 @@ def optional_of(tp):
     return None
 
 
-@cache
+@cache  # pure on the class: a model's fields do not change while the program runs
 def model_fields(cls) -> tuple[tuple[str, Any, bool], ...]:
     """(name, type hint, required) for each content field of a model class."""
     hints = get_type_hints(cls, include_extras=True)

@@ -78,7 +78,7 @@ def parse(text: str, parsed: Memo = NO_MEMO):
     return pickle.loads(parsed.get("yaml", make, text, ruamel.yaml.__version__))  # written by this program into its own cache
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)  # pure on the text: serve and the tests read unchanged files again
 def _parse(text: str):
     """Parsing is the slow part of validation; `serve` and the tests re-read files that did
     not change, so nodes are kept by text (they carry no path). Nodes are never mutated."""

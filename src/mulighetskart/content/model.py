@@ -328,7 +328,7 @@ class Content:
     """The whole validated guide, passed unchanged from stage to stage."""
 
     guide: Guide
-    categories: tuple[Category, ...]
+    categories: tuple[Category, ...]  # in reading order (order, id): sorted once, by the loader
     actors: tuple[Actor, ...]
     financing: tuple[Financing, ...]
     offers: tuple[Offer, ...]

@@ -331,7 +331,7 @@ def plan_handbook(content: Content, theme: Theme, style: HandbookStyle, date: dt
     """The whole handbook as a page model, in reading order."""
     lb = Labels(theme, style)
     guide = content.guide
-    chapters = tuple(plan_chapter(content, theme, lb, cat) for cat in sorted(content.categories, key=lambda c: (c.order, c.id)))
+    chapters = tuple(plan_chapter(content, theme, lb, cat) for cat in content.categories)
     if content.financing and not any(c.zone == "livelihood" for c in content.categories):
         chapters += (livelihood_chapter(content, theme, lb, None),)
     personas = tuple(plan_persona(content, theme, lb, p) for p in content.personas)
@@ -479,7 +479,7 @@ def livelihood_matrix(content: Content) -> Matrix:
     columns = tuple(Ref(financing_anchor(f.id), f.title) for f in content.financing)
     rows = tuple(
         (Ref(offer_anchor(o.id), o.title), tuple(f.id in o.livelihood for f in content.financing))
-        for cat in sorted(content.categories, key=lambda c: (c.order, c.id))
+        for cat in content.categories
         for o in content.offers_in(cat.id)
     )
     return Matrix(columns, rows)
@@ -518,7 +518,7 @@ def plan_persona(content: Content, theme: Theme, lb: Labels, persona: Persona) -
 
 def map_alt(content: Content, lb: Labels) -> str:
     def titles(zone: str) -> str:
-        return ", ".join(c.title for c in sorted(content.categories, key=lambda c: (c.order, c.id)) if c.zone == zone) or "–"
+        return ", ".join(c.title for c in content.categories if c.zone == zone) or "–"
 
     programmes = ", ".join(o.title for o in content.offers if o.kind == "programme") or "–"
     return lb("map_alt").format(start=titles("start"), lanes=titles("lane"), programmes=programmes, livelihood=titles("livelihood"))

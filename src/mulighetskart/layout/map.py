@@ -254,7 +254,6 @@ class MapLayout:
     width: float
     height: float
     paper: str
-    arrangement: str
     fits: bool  # False when content needed more than the paper; the sheet then grows
     areas: tuple[Area, ...]
     lanes: tuple[Lane, ...]
@@ -369,7 +368,7 @@ def layout_map(content: Content, style: MapStyle, measure: TextMeasure, date: dt
     sheet_w = max(width, _up(max(r.right for r in _rects(parts) + [b.rect for b in parts.boxes.values()]) + m))
     connectors, unrouted = _connectors(ctx, parts, sheet_w, sheet_h)
     return MapLayout(
-        width=sheet_w, height=sheet_h, paper=style.paper, arrangement=style.arrangement,
+        width=sheet_w, height=sheet_h, paper=style.paper,
         fits=(sheet_w, sheet_h) == (width, height),
         areas=tuple(parts.areas), lanes=tuple(parts.lanes), boxes=dict(sorted(parts.boxes.items())),
         extras=tuple(parts.extras), frames=tuple(parts.frames), labels=tuple(parts.labels),

@@ -83,7 +83,7 @@ def _apply(lookup: tuple[_PairTable, ...], left: str, right: str) -> int:
     return 0
 
 
-@cache
+@cache  # a font file does not change during a build
 def font_metrics(path: str) -> FontMetrics:
     """Read one font once per process; lazy loading keeps it to a few hundredths of a second."""
     font = TTFont(path, lazy=True)
@@ -123,7 +123,7 @@ def _kern_lookups(font: TTFont) -> tuple[tuple[_PairTable, ...], ...]:
     return tuple(lookups)
 
 
-@cache
+@cache  # the dictionary is read once; the hyphenator keeps no state between words
 def _hyphenator() -> pyphen.Pyphen:
     return pyphen.Pyphen(lang="nb_NO")
 

@@ -224,7 +224,7 @@ TARGET = Target(name="fragments", style=FragmentsStyle, run=run, cacheable=False
                 check=lambda content, theme: style_problems(theme.section("fragments")))
 
 
-@cache
+@cache  # git is asked once per process: the checkout does not change during a build
 def generator() -> Generator:
     """This program and the commit it was built from (HEAD of its checkout; stable for one checkout)."""
     try:
@@ -343,7 +343,7 @@ def plan_stubs(content: Content, style: FragmentsStyle) -> tuple[Stub, ...]:
     map_id = f"page:{pages.map.slug}"
     specs = [(f.name, getattr(pages, f.name)) for f in fields(Pages) if f.name != "loc"]
     stubs = [_stub(style, "page", spec.slug, spec.title, spec.summary, None, i, (), f"page-{name}.html.j2", None) for i, (name, spec) in enumerate(specs)]
-    categories = sorted(content.categories, key=lambda c: (c.order, c.id))
+    categories = content.categories
     stubs += [_stub(style, "category", c.id, c.title, c.summary, map_id, i, (), "category.html.j2", c) for i, c in enumerate(categories)]
     for c in categories:
         stubs += [_stub(style, "offer", o.id, o.title, o.summary, f"category:{c.id}", i, offer_relations(o), "offer.html.j2", o)
@@ -436,7 +436,7 @@ class Site:
                 {"role": a.role, "src": relative(stub.file, a.file), "alt": a.alt, "caption": a.caption}
                 for a in self.assets if a.owner == stub.id and a.media_type == "image/png"
             ],
-            "categories": sorted(c.categories, key=lambda x: (x.order, x.id)),
+            "categories": c.categories,
             "financing_ids": [f"financing:{f.id}" for f in c.financing],
             "persona_ids": [s.id for s in self.stubs if s.type == "persona"],
             "personas_with": lambda offer_id: [f"persona:{p.id}" for p in c.personas if any(offer_id in ph.offers for ph in p.journey)],
@@ -466,7 +466,7 @@ def render_fragment(env: jinja2.Environment, site: Site, stub: Stub, memo: Memo 
                     tuple(a for a in site.assets if a.owner == stub.id))
 
 
-@cache
+@cache  # one parser: it keeps no state between documents
 def _heading_parser() -> MarkdownIt:
     return MarkdownIt("commonmark")
 

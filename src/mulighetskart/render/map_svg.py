@@ -226,7 +226,7 @@ def map_description(content: Content, style: MapStyle, date: dt.date) -> str:
     """The root <desc>: what the map shows, zone by zone, for screen readers and search."""
     lanes = [c for c in content.categories if c.zone == "lane"]
     parts = [style.text.desc.format(offers=len(content.offers), lanes=len(lanes)), style.text.reading]
-    for cat in sorted(content.categories, key=lambda c: (c.order, c.id)):
+    for cat in content.categories:
         offers = [o.title for o in content.offers if o.category == cat.id]
         if cat.zone == "livelihood":
             offers += [f.title for f in content.financing]
