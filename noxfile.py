@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests`, `lint`, `build`, `goldens`, `bench`, `fuzz`, `a11y`."""
+"""Developer sessions: `nox -s tests`, `lint`, `build`, `goldens`, `bench`, `fuzz`, `a11y`, `cms`."""
 
 import nox
 
@@ -53,3 +53,10 @@ def a11y(session: nox.Session) -> None:
     """Check every CMS fragment with the Nu Html Checker and axe-core (needs java, chromium, npm)."""
     session.install("-e", ".[dev]")
     session.run("pytest", "tests/test_fragments_a11y.py", "-q", *session.posargs, env={"MULIGHETSKART_A11Y_ALL": "1"})
+
+
+@nox.session
+def cms(session: nox.Session) -> None:
+    """Import every CMS fragment into Wagtail (SQLite) and through its rich-text editor's conversion."""
+    session.install("-e", ".[dev,cms]")
+    session.run("pytest", "tests/test_fragments_cms.py", "-q", "-p", "no:cacheprovider", *session.posargs)

@@ -2,8 +2,9 @@
 the Nu Html Checker finds no errors and axe-core finds no WCAG 2.1 A/AA violations.
 
 Checked: every fragment of the fixture guide, every fragment the hostile guide changes, and
-the preview page of the shipped guide (it holds every shipped fragment, under its title). With
-MULIGHETSKART_A11Y_ALL=1 (`nox -s a11y` sets it) every shipped fragment gets its own page too.
+every page of every preview (fixture, hostile and shipped guide: the shipped preview shows every
+shipped fragment in its page template). With MULIGHETSKART_A11Y_ALL=1 (`nox -s a11y` sets it)
+every shipped fragment also gets a plain page of its own.
 
 The checkers come from npm (vnu-jar, axe-core), installed once into a cache folder
 ($MULIGHETSKART_CACHE or ~/.cache/mulighetskart). Java and Chromium must be installed;
@@ -60,18 +61,18 @@ def checkers() -> dict[str, Path]:
 
 
 def wrap_package(folder: Path, skip: set[str] | None = None) -> list[Path]:
-    """Each fragment (but those whose sha256 is in `skip`; None skips all) in its own page
-    beside it, so image paths resolve, plus the preview."""
+    """Each fragment (but those whose sha256 is in `skip`; None skips all) in its own page at
+    the package root, where its package paths resolve, plus every page of the preview."""
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     pages = []
     for item in manifest["items"]:
         if skip is None or item["sha256"] in skip:
             continue
-        page = folder / item["file"].replace(".html", ".page.html")
+        page = folder / item["file"].replace("/", "--").replace(".html", ".page.html")
         html = (folder / item["file"]).read_text(encoding="utf-8")
         page.write_text(standalone_page(LAYOUTS, item["title"], html, item["language"], item["summary"], item["dir"]), encoding="utf-8")
         pages.append(page)
-    return [*pages, folder / "preview" / "index.html"]
+    return [*pages, *sorted((folder / "preview").rglob("*.html"))]
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,12 @@ import types
 import typing
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 from ..errors import Pos, Problem
-from .fields import Loc, MaxLen, MinLen, Pattern, Ref, Url
+from ..markup import remote_images
+from .fields import Loc, Markdown, MaxLen, MinLen, Pattern, Ref, Url
 
 INVALID = object()
 ALLOWED_SCHEMES = ("https://", "http://")
@@ -260,7 +262,32 @@ class Converter:
                 ok = False
             elif isinstance(m, Ref):
                 self.out.refs.append(RefUse(m.kind, value, pos))
+            elif isinstance(m, Markdown):
+                ok = self._local_images(node, value, pos) and ok
         return value if ok else INVALID
+
+    def _local_images(self, node, value: str, pos: Pos) -> bool:
+        """A picture from another website is refused where it is written: the guide's pages
+        must never make a reader's browser call a third party."""
+        found = remote_images(value)
+        for image in found:
+            self.out.error(text_pos(node, pos, image.line, image.col), f"the image '{image.url}' is on another website",
+                           "put the picture in the guide's own files, or link to the page that shows it")
+        return not found
+
+
+def text_pos(node, pos: Pos, line: int, col: int) -> Pos:
+    """Where (line, col) of a text value stands in its file: a block scalar (`|` or `>`)
+    starts on the next line, indented; a one-line value starts at `pos`."""
+    if type(node).__name__ not in ("LiteralScalarString", "FoldedScalarString"):
+        return Pos(pos.path, pos.line + line, (pos.col if line == 0 else 1) + col)
+    number = pos.line + 1 + line
+    try:
+        text = Path(pos.path).read_text(encoding="utf-8").splitlines()[number - 1]
+        indent = len(text) - len(text.lstrip(" "))
+    except (OSError, IndexError, UnicodeDecodeError):
+        indent = pos.col + 1
+    return Pos(pos.path, number, indent + col + 1)
 
 
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)

@@ -56,6 +56,7 @@ class Guide:
     edition: Text
     updated: dt.date
     publisher: Text
+    url: Annotated[str, Url(), Doc("the guide's own web address; it names the guide, so its CMS fragments get uuids no other guide has")]
     intro: Md
     disclaimer: Md
     language: Literal["nb"] = "nb"

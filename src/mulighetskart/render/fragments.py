@@ -3,8 +3,13 @@
 Three steps: draw the illustrations (through the map and journey contracts), plan the
 package (items, slugs, relations, HTML, manifest, changelog: pure, it writes nothing and
 reads only the templates), write it.
-Every fragment is passed through the one nh3 allowlist as its last step, so whatever the
-templates or the content hold, only CMS-safe HTML leaves this module.
+Every fragment is passed through the allowlist of its HTML profile (markup.py; `strict`
+unless layouts/theme.yaml says `rich`) as its last step, so whatever the templates or the
+content hold, only HTML a strict CMS editor keeps as it is leaves this module.
+
+One path convention everywhere in the package: every path (manifest `file`, asset `file`,
+`href` of a link between fragments, `src` of an image) is relative to the package root, so
+an importer rewrites each with one exact-match lookup in the manifest.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ import hashlib
 import io
 import json
 import os
-import posixpath
 import re
 import subprocess
 import unicodedata
@@ -26,7 +30,7 @@ from functools import cache, cached_property, partial
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import jinja2
@@ -38,7 +42,7 @@ from ..content.fields import ID_PATTERN, Doc, Loc, MaxLen, MinLen, located
 from ..content.model import Content
 from ..errors import BuildError, ContentError, Problem
 from ..layout.journey import span_label
-from ..markup import markdown_html, sanitise
+from ..markup import PROFILES, Profile, markdown_html, sanitise
 from ..memo import NO_MEMO, Memo
 from ..publish import Writer, hash_tree, json_bytes
 from ..target import Job, Target
@@ -46,16 +50,15 @@ from ..theme import Theme
 from .changelog import Changes, Previous, changelog_doc, compare, dated, read_previous, summary_text, tombstones
 from .journeys import Drawings
 from .map_svg import map_svg
+from .preview import PreviewStyle, sections_by_heading, site_files
 from .rasterise import svg_to_png
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_FILE = "manifest.schema.json"
 TYPES = ("category", "offer", "persona", "financing", "page")
-# The namespace of every item uuid; changing it would make a CMS see every item as new.
-ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://www.imdi.no/mulighetskart/")
 MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 WEB_SCHEMES = ("http", "https", "mailto")
-CHANGELOG_WORDS = ("line", "changed", "added_one", "added_many", "removed", "nothing", "first")
+CHANGELOG_WORDS = ("line", "changed", "added_one", "added_many", "removed", "assets", "nothing", "first")
 
 Slug = Annotated[str, ID_PATTERN]
 Text = Annotated[str, MinLen(1)]
@@ -110,7 +113,13 @@ class FragmentsStyle:
     types: Annotated[dict[str, str], Doc("Norwegian name of each item type")]
     labels: Annotated[dict[str, str], Doc("wording inside fragments and the preview")]
     changelog: Annotated[dict[str, str], Doc("wording of the one-line change summary")]
+    preview_regions: Annotated[dict[str, tuple[str, ...]], Doc("preview: the region of each h2 section, by its label key (key_facts, listing, related)")]
+    profile: Annotated[Literal["strict", "rich"], Doc("HTML profile: strict (what a strict CMS editor keeps) or rich (tables, dl, ids)")] = "strict"
     loc: Loc = located()
+
+    @property
+    def html(self) -> Profile:
+        return PROFILES[self.profile]
 
 
 def style_problems(style: FragmentsStyle) -> list[Problem]:
@@ -306,7 +315,8 @@ def plan_package(content: Content, theme: Theme, style: FragmentsStyle, assets: 
     fragments = tuple(render_fragment(env, site, stub, memo) for stub in stubs)
     language = content.guide.language
     stamp = f"{date}T00:00:00Z"
-    records = [record(f, language) for f in fragments]
+    space = namespace(content.guide.url)
+    records = [record(f, language, space) for f in fragments]
     changes = compare(records, previous)
     records = dated(records, previous, changes, stamp)
     export_id = f"{style.package_name}-{date.replace('-', '')}-{_digest(records)[:12]}"
@@ -326,11 +336,14 @@ def plan_package(content: Content, theme: Theme, style: FragmentsStyle, assets: 
     files += [
         ("manifest.json", _json(manifest)),
         (SCHEMA_FILE, schema),
-        ("fragments.ndjson", ndjson(fragments, language)),
+        ("fragments.ndjson", ndjson(fragments, records)),
         ("changelog.json", json_bytes(changelog)),
-        ("preview/index.html", preview(env, site, fragments, changes, manifest, summary).encode("utf-8")),
         ("IMPORT.md", import_guide(env, style, fragments, json.loads(schema), manifest, summary).encode("utf-8")),
     ]
+    labels = {**theme.labels, **style.labels}
+    files += site_files(partial(render, env), PreviewStyle(labels, style.types, sections_by_heading(labels, style.preview_regions)), theme,
+                        fragments, records, {"language": language, "guide_title": content.guide.title, "summary_text": summary, **head},
+                        changes.removed, changes.status, memo)
     zip_name = f"{style.package_name}.zip"
     archive = zip_bytes(files, date)
     files += [(zip_name, archive), (f"{zip_name}.sha256", f"{hashlib.sha256(archive).hexdigest()}  {zip_name}\n".encode())]
@@ -377,8 +390,14 @@ def persona_relations(p) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def item_uuid(item_id: str) -> str:
-    return str(uuid.uuid5(ID_NAMESPACE, item_id))
+def namespace(guide_url: str) -> uuid.UUID:
+    """The namespace of every item uuid: the guide's own address, so two guides never share a
+    uuid. Changing the address would make a CMS see every item as new."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, guide_url)
+
+
+def item_uuid(item_id: str, space: uuid.UUID) -> str:
+    return str(uuid.uuid5(space, item_id))
 
 
 # ---- HTML ----
@@ -424,16 +443,17 @@ class Site:
             "content": c,
             "item": stub.source,
             "lb": {**self.theme.labels, **self.style.labels},
-            "href": lambda target: relative(stub.file, by_id[target].file),
+            "href": lambda target: by_id[target].file,
             "title": lambda target: by_id[target].title,
             "summary": lambda target: by_id[target].summary,
             "actor": c.actor,
             "source": c.source,
             "cefr": lambda level: f"{level} ({cefr[level]})" if level in cefr else level,
             "span": lambda phase: span_label(phase, self.theme),
-            "md": markdown,
+            "md": partial(markdown, profile=self.style.html),
+            "strict": self.style.html.name == "strict",
             "assets": [
-                {"role": a.role, "src": relative(stub.file, a.file), "alt": a.alt, "caption": a.caption}
+                {"role": a.role, "src": a.file, "alt": a.alt, "caption": a.caption}
                 for a in self.assets if a.owner == stub.id and a.media_type == "image/png"
             ],
             "categories": c.categories,
@@ -457,7 +477,7 @@ def render(env: jinja2.Environment, template: str, context: dict, what: str) -> 
 
 def render_fragment(env: jinja2.Environment, site: Site, stub: Stub, memo: Memo = NO_MEMO) -> Fragment:
     def make() -> bytes:
-        html = finish(render(env, stub.template, site.context(stub), stub.id))
+        html = finish(render(env, stub.template, site.context(stub), stub.id), site.style.html)
         links, cross = classify_links(stub, html, {s.file: s.id for s in site.stubs}, {a.file for a in site.assets})
         return json.dumps([html, [astuple(x) for x in links], [astuple(x) for x in cross]]).encode("utf-8")
 
@@ -471,20 +491,21 @@ def _heading_parser() -> MarkdownIt:
     return MarkdownIt("commonmark")
 
 
-def markdown(text: str, level: int) -> Markup:
+def markdown(text: str, level: int, profile: Profile = PROFILES["rich"]) -> Markup:
     """Markdown for a spot under a heading of `level` (1 = the top): its first heading becomes level + 1."""
     levels = [int(t.tag[1]) for t in _heading_parser().parse(text or "") if t.type == "heading_open"]
     # Never shift up: markdown_html renames level by level, so h3→h2 would then go on to h1.
     # A first heading that sits too deep is lifted by relevel() instead.
     shift = max(0, level + 1 - min(levels)) if levels else 0
-    return Markup(markdown_html(text or "", shift_headings=shift))
+    return Markup(markdown_html(text or "", shift_headings=shift, profile=profile))
 
 
-def finish(raw: str) -> str:
-    """Sanitise with the one allowlist, fix heading levels and ids, drop blank lines."""
-    html = relevel(sanitise(raw))
+def finish(raw: str, profile: Profile = PROFILES["rich"]) -> str:
+    """Sanitise with the profile's allowlist, fix heading levels (and ids, where the profile
+    keeps them), drop blank lines."""
+    html = relevel(sanitise(raw, profile), ids=profile.heading_ids)
     html = "\n".join(line for line in html.splitlines() if line.strip()) + "\n"
-    if sanitise(html) != html:  # a template or relevel() produced something nh3 would change
+    if sanitise(html, profile) != html:  # a template or relevel() produced something nh3 would change
         raise BuildError("a fragment is not stable under the HTML allowlist; check the templates in layouts/fragments/")
     return html
 
@@ -493,8 +514,8 @@ _HEADING = re.compile(r"<h([1-6])(?:\s[^>]*)?>(.*?)</h\1>", re.S)
 _TAG = re.compile(r"<[^>]+>")
 
 
-def relevel(html: str) -> str:
-    """Headings start at h2 and never skip a level (at most h4); each gets a unique id."""
+def relevel(html: str, ids: bool = True) -> str:
+    """Headings start at h2 and never skip a level (at most h4); with `ids`, each gets a unique id."""
     prev, used = 1, set()
 
     def fix(m: re.Match) -> str:
@@ -506,7 +527,7 @@ def relevel(html: str) -> str:
         while anchor in used:
             anchor, n = f"{base}-{n}", n + 1
         used.add(anchor)
-        return f'<h{level} id="{anchor}">{m[2]}</h{level}>'
+        return f'<h{level} id="{anchor}">{m[2]}</h{level}>' if ids else f"<h{level}>{m[2]}</h{level}>"
 
     return _HEADING.sub(fix, html)
 
@@ -517,13 +538,6 @@ _NORDIC = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o"
 def slugify(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text.translate(_NORDIC)).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-
-
-def relative(from_file: str, to_file: str) -> str:
-    """Always up to the package root and down again ('../offer/amo.html', even between two
-    offers), so an importer can rewrite every link with one rule."""
-    folder = posixpath.dirname(from_file)
-    return posixpath.join(*[".."] * (folder.count("/") + 1), to_file) if folder else to_file
 
 
 class _Refs(HTMLParser):
@@ -553,35 +567,37 @@ class _Refs(HTMLParser):
 
 
 def classify_links(stub: Stub, html: str, files: dict[str, str], asset_files: set[str]) -> tuple[tuple[Link, ...], tuple[Link, ...]]:
-    """External links and cross-links (with their target ids); a relative link to nothing is an error."""
+    """External links and cross-links (with their target ids); a package path to nothing is an
+    error, and so is an image from outside the package (content.convert refuses those earlier)."""
     refs = _Refs()
     refs.feed(html)
     refs.close()
     external, cross = [], []
-    here = posixpath.dirname(stub.file)
     for href, text in refs.links:
         if urlsplit(href).scheme in WEB_SCHEMES:
             external.append(Link(href, text))
             continue
-        target = files.get(posixpath.normpath(posixpath.join(here, href)))
+        target = files.get(href)
         if target is None:
             raise BuildError(f"{stub.id}: the link '{href}' points to no fragment; write links in the content as full https:// addresses")
         cross.append(Link(href, text, target))
     for src in refs.images:
-        if not urlsplit(src).scheme and posixpath.normpath(posixpath.join(here, src)) not in asset_files:
-            raise BuildError(f"{stub.id}: the image '{src}' is not part of the package; use a full https:// address")
+        if src not in asset_files:
+            raise BuildError(f"{stub.id}: the image '{src}' is not part of the package; a fragment may only show the package's own illustrations")
     return tuple(dict.fromkeys(external)), tuple(dict.fromkeys(cross))
 
 
 # ---- manifest, ndjson, preview, import guide, zip ----
 
-def record(f: Fragment, language: str) -> dict:
+def record(f: Fragment, language: str, space: uuid.UUID) -> dict:
     s = f.stub
+    shown = set(images_in(f.html))
     return {
-        "id": s.id, "uuid": item_uuid(s.id), "type": s.type, "slug": s.slug, "title": s.title, "summary": s.summary,
-        "language": s.language or language, "dir": s.dir, "file": s.file, "sha256": f.sha256, "date_modified": None, "parent": s.parent, "order": s.order,
-        "relations": list(s.relations),
-        "assets": [{"file": a.file, "media_type": a.media_type, "sha256": a.sha256, "role": a.role, "alt": a.alt, "caption": a.caption} for a in f.assets],
+        "id": s.id, "uuid": item_uuid(s.id, space), "type": s.type, "slug": s.slug, "title": s.title, "summary": s.summary,
+        "language": s.language or language, "dir": s.dir, "file": s.file, "sha256": f.sha256, "date_published": None, "date_modified": None,
+        "parent": s.parent, "order": s.order, "relations": list(s.relations),
+        "assets": [{"file": a.file, "media_type": a.media_type, "sha256": a.sha256, "role": a.role, "alt": a.alt, "caption": a.caption,
+                    "embedded": a.file in shown} for a in f.assets],
         "links": [{"url": link.href, "text": link.text} for link in f.links],
         "cross_links": [{"href": link.href, "target": link.target, "text": link.text} for link in f.cross_links],
     }
@@ -592,18 +608,24 @@ def _json(data) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
+def images_in(html: str) -> list[str]:
+    refs = _Refs()
+    refs.feed(html)
+    refs.close()
+    return refs.images
+
+
 def _digest(records: list[dict]) -> str:
-    stable = [{k: v for k, v in r.items() if k != "date_modified"} for r in records]
+    stable = [{k: v for k, v in r.items() if k not in ("date_modified", "date_published")} for r in records]
     return hashlib.sha256(json.dumps(stable, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def ndjson(fragments: tuple[Fragment, ...], language: str) -> bytes:
-    lines = [
-        json.dumps({"id": f.stub.id, "uuid": item_uuid(f.stub.id), "type": f.stub.type, "title": f.stub.title, "language": f.stub.language or language,
-                    "dir": f.stub.dir,
-                    "file": f.stub.file, "html": f.html, "sha256": f.sha256}, ensure_ascii=False)
-        for f in fragments
-    ]
+def ndjson(fragments: tuple[Fragment, ...], records: list[dict]) -> bytes:
+    """One line per item, enough to import from alone: the manifest record with the HTML in it."""
+    lines = []
+    for f, r in zip(fragments, records, strict=True):
+        at = list(r).index("file") + 1
+        lines.append(json.dumps(dict([*list(r.items())[:at], ("html", f.html), *list(r.items())[at:]]), ensure_ascii=False))
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -611,38 +633,6 @@ def standalone_page(layouts: Path, title: str, html: str, language: str = "nb", 
     """A fragment on its own page (<html lang dir>…<main><h1>), as a CMS would show it."""
     values = {"title": title, "summary": summary, "html": Markup(html), "language": language, "dir": dir}
     return render(environment(layouts), "wrapper.html.j2", values, title)
-
-
-def anchor_of(item_id: str) -> str:
-    return item_id.replace(":", "-")
-
-
-def preview_html(f: Fragment) -> str:
-    """The fragment as the preview page shows it: ids made unique, cross-links to in-page anchors."""
-    prefix = anchor_of(f.stub.id)
-    html = re.sub(r' id="([^"]+)"', lambda m: f' id="{prefix}--{m[1]}"', f.html)
-    targets = {link.href: link.target for link in f.cross_links}
-    html = re.sub(r'<a href="([^"]*)"', lambda m: f'<a href="#{anchor_of(targets[m[1]])}"' if m[1] in targets else m[0], html)
-    here = posixpath.dirname(f.stub.file)
-
-    def move(m: re.Match) -> str:
-        src = m[1]
-        return m[0] if urlsplit(src).scheme else f'src="{relative("preview/index.html", posixpath.normpath(posixpath.join(here, src)))}"'
-
-    return re.sub(r'src="([^"]*)"', move, html)
-
-
-def preview(env, site: Site, fragments, changes: Changes, manifest: dict, summary: str) -> str:
-    entries = [{
-        "id": f.stub.id, "anchor": anchor_of(f.stub.id), "title": f.stub.title, "summary": f.stub.summary, "file": f.stub.file,
-        "type_label": site.style.types[f.stub.type], "status": changes.status(f.stub.id), "html": Markup(preview_html(f)),
-        "lang": f.stub.language, "dir": f.stub.dir,
-    } for f in fragments]
-    return render(env, "preview.html.j2", {
-        "lb": {**site.theme.labels, **site.style.labels}, "language": manifest["language"], "guide_title": manifest["title"],
-        "export_id": manifest["export_id"], "generated_at": manifest["generated_at"], "summary_text": summary,
-        "entries": entries, "removed": list(changes.removed),
-    }, "the preview")
 
 
 def import_guide(env, style: FragmentsStyle, fragments, schema: dict, manifest: dict, summary: str) -> str:
@@ -654,8 +644,21 @@ def import_guide(env, style: FragmentsStyle, fragments, schema: dict, manifest: 
         "guide_title": manifest["title"], "export_id": manifest["export_id"], "generated_at": manifest["generated_at"], "summary_text": summary,
         "counts": f"{len(fragments)} fragmenter", "fragment_url": style.fragment_url, "example_file": example, "zip_name": f"{style.package_name}.zip",
         "top_fields": described(schema["properties"]), "item_fields": described(schema["$defs"]["item"]["properties"]),
-        "asset_fields": described(schema["$defs"]["asset"]["properties"]),
+        "asset_fields": described(schema["$defs"]["asset"]["properties"]), "allowed": allowed_html(style.html),
+        "language": manifest["language"], "keeps_lang": "lang" in style.html.attributes.get("*", ()),
     }, "IMPORT.md")
+
+
+def allowed_html(profile: Profile) -> str:
+    """'`p`, `a` (med `href`), …' for IMPORT.md, from the profile itself."""
+    def one(tag: str) -> str:
+        attrs = sorted(profile.attributes.get(tag, ()))
+        return f"`{tag}`" + (f" (med {' og '.join(f'`{a}`' for a in attrs)})" if attrs else "")
+
+    names = [one(t) for t in sorted(profile.tags, key=lambda t: (t[0] != "p", t))]
+    everywhere = sorted(profile.attributes.get("*", ()))
+    anywhere = f", {' og '.join(f'`{a}`' for a in everywhere)} på alle elementer" if everywhere else ""
+    return ", ".join(names[:-1]) + " og " + names[-1] + anywhere
 
 
 def zip_bytes(files: list[tuple[str, bytes]], date: str) -> bytes:
