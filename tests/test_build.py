@@ -88,6 +88,31 @@ def test_content_error_builds_nothing_and_keeps_output(two_builds, tmp_path):
     assert snapshot(out) == before
 
 
+def test_a_character_no_font_can_draw_is_located_and_fails_strict(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURE_CONTENT, content)
+    amo = content / "offers" / "amo.yaml"
+    lines = amo.read_text(encoding="utf-8").splitlines(keepends=True)
+    row = next(i for i, line in enumerate(lines) if line.startswith("title: "))
+    lines[row] = lines[row].rstrip("\n") + " 🎓\n"
+    amo.write_text("".join(lines), encoding="utf-8")
+    col = lines[row].index("🎓") + 1
+    expected = f"amo.yaml:{row + 1}:{col}: warning: no shipped font can draw '🎓' (U+1F393 graduation cap)"
+
+    result = build(BuildOptions(content, LAYOUTS, tmp_path / "out", only=("map",), cache=tmp_path / "cache"))
+    [warning] = [str(w) for w in result.warnings if "no shipped font" in w.message]
+    assert expected in warning and "empty box" in warning
+
+    with pytest.raises(ContentError) as failed:
+        build(BuildOptions(content, LAYOUTS, tmp_path / "strict", only=("map",), strict=True, cache=tmp_path / "cache"))
+    assert expected in str(failed.value.message)
+    assert not (tmp_path / "strict").exists()
+    # Arabic and Tigrinya are drawn by the shipped script fonts: no warning for them.
+    amo.write_text(amo.read_text(encoding="utf-8").replace(" 🎓", " العربية ትግርኛ"), encoding="utf-8")
+    assert not [w for w in build(BuildOptions(content, LAYOUTS, tmp_path / "out", only=("map",), cache=tmp_path / "cache")).warnings
+                if "no shipped font" in w.message]
+
+
 @pytest.mark.parametrize("map_mistake", [
     ("    paper: A3 ", "    paper: A5 ", r"theme\.yaml:\d+:\d+: error: .*A5"),  # the loader refuses it
     ("      category_summary: 7\n", "      category_summary: 5\n", r"theme\.yaml:\d+:\d+: error: category_summary is 5 pt"),  # the map's check

@@ -84,3 +84,19 @@ def test_every_offer_is_visited_or_reachable(shipped_content):
 
 def test_cefr_levels_a1_to_c1_are_explained(shipped_content):
     assert {"A1", "A2", "B1", "B2", "C1"} <= {lvl.level for lvl in shipped_content.cefr}
+
+
+def test_cefr_levels_in_six_mother_tongues_each_with_its_review_status(shipped_content):
+    translations = shipped_content.languages.translations
+    assert len({t.lang for t in translations}) >= 6
+    for t in translations:
+        assert {lvl.level for lvl in t.levels} >= {"A1", "A2", "B1", "B2", "C1"}, t.lang
+        assert t.review.status == "draft" or (t.review.reviewer and t.review.date), t.lang
+    assert {t.lang: t.dir for t in translations if t.dir == "rtl"} == {"ar": "rtl", "fa": "rtl"}
+
+
+def test_language_requirements_cover_education_residence_and_citizenship(shipped_content):
+    rules = shipped_content.languages.requirements
+    assert {r.kind for r in rules} == {"education", "residence"}
+    assert {"hoyere-utdanning", "permanent-opphold", "statsborgerskap"} <= {r.id for r in rules}
+    assert all(any(link.owner for link in r.links) for r in rules)

@@ -140,11 +140,35 @@ def test_every_item_has_exactly_one_fragment(package, fixture_content):
 
 def test_reference_pages_are_there(package):
     pages = {i["slug"] for i in items(package).values() if i["type"] == "page"}
-    assert pages == {"om-veilederen", "mulighetskartet", "eksempelreiser", "sprakniva", "ordliste"}
+    assert pages == {"om-veilederen", "mulighetskartet", "eksempelreiser", "sprakniva", "sprakkrav", "ordliste", "sprakniva-en", "sprakniva-ar"}
     cefr = (package / "page" / "sprakniva.html").read_text()
     assert "<li><strong>A2 (Grunnleggende)</strong>: " in cefr, "the level table is a list in the strict profile"
     glossary = (package / "page" / "ordliste.html").read_text()
     assert "<li><strong>Det felles europeiske rammeverket for språk (CEFR)</strong>: " in glossary
+
+
+def test_cefr_translations_carry_their_language_direction_and_review_status(package):
+    manifest = items(package)
+    arabic, english = manifest["page:sprakniva-ar"], manifest["page:sprakniva-en"]
+    assert (arabic["language"], arabic["dir"], arabic["parent"]) == ("ar", "rtl", "page:sprakniva")
+    assert (english["language"], english["dir"]) == ("en", "ltr")
+    assert manifest["offer:amo"]["language"] == "nb" and manifest["offer:amo"]["dir"] == "ltr"
+    html = (package / arabic["file"]).read_text()
+    # a strict editor drops lang and dir: the page takes them from the item, the HTML has none
+    assert html.startswith("<p><strong>Utkast – ikke kvalitetssikret av oversetter</strong></p>\n") and " lang=" not in html
+    assert "<li><strong>A1 – مبتدئ</strong>: " in html
+    reviewed = (package / english["file"]).read_text()
+    assert "Kvalitetssikret av oversetter: Kari Nordmann, 2021-05-02" in reviewed and "Utkast" not in reviewed
+    cefr = (package / "page" / "sprakniva.html").read_text()
+    assert '<a href="page/sprakniva-ar.html">العربية</a> (Arabisk, Utkast – ikke kvalitetssikret av oversetter)' in cefr
+
+
+def test_requirements_page_lists_education_residence_and_every_offer(package, fixture_content):
+    html = (package / "page" / "sprakkrav.html").read_text()
+    assert "<li><strong>Universitet og høyskole</strong>: B2" in html
+    assert "<li><strong>Statsborgerskap</strong>: Ikke ett fast nivå" in html
+    assert all(f'<li><a href="offer/{o.id}.html">' in html for o in fixture_content.offers)
+    assert "Reglene ble sist kontrollert 2021-05-01." in html
 
 
 def test_ids_slugs_and_uuids_are_stable(package, tmp_path_factory):
@@ -307,6 +331,12 @@ def test_the_rich_profile_keeps_tables_and_definition_lists(tmp_path):
     assert '<th scope="row">A2</th><td>Grunnleggende</td>' in (folder / "page" / "sprakniva.html").read_text()
     amo = (folder / "offer" / "amo.html").read_text()
     assert amo.startswith('<h2 id="nokkelinformasjon">Nøkkelinformasjon</h2>\n<dl>\n<dt>Kategori</dt>')
+    # the rich profile keeps lang and dir: the Norwegian lines of a translation say so
+    arabic = (folder / "page" / "sprakniva-ar.html").read_text()
+    assert '<p lang="nb" dir="ltr"><strong>Utkast – ikke kvalitetssikret av oversetter</strong></p>' in arabic and "<dt>A1 – مبتدئ</dt>" in arabic
+    cefr = (folder / "page" / "sprakniva.html").read_text()
+    assert '<a href="page/sprakniva-ar.html" lang="ar" dir="rtl">العربية</a>' in cefr
+    assert '<tr><th scope="row">Universitet og høyskole</th><td>B2</td>' in (folder / "page" / "sprakkrav.html").read_text()
 
 
 def test_headings_start_at_h2_and_never_skip(package):
@@ -350,7 +380,7 @@ def test_goldens(package, golden):
         return re.sub(r"(mulighetskart-fragmenter-\d{8})-[0-9a-f]{12}", r"\1-EXPORT", text)
 
     for name in ("offer/amo.html", "category/arbeid.html", "persona/amal.html", "financing/tiltakspenger.html",
-                 "page/mulighetskartet.html", "page/om-veilederen.html", "manifest.json"):
+                 "page/mulighetskartet.html", "page/om-veilederen.html", "page/sprakkrav.html", "page/sprakniva-ar.html", "manifest.json"):
         golden(f"fragments/{name.replace('/', '-')}", mask((package / name).read_text(encoding="utf-8")))
 
 

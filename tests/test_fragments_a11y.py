@@ -70,7 +70,7 @@ def wrap_package(folder: Path, skip: set[str] | None = None) -> list[Path]:
             continue
         page = folder / item["file"].replace("/", "--").replace(".html", ".page.html")
         html = (folder / item["file"]).read_text(encoding="utf-8")
-        page.write_text(standalone_page(LAYOUTS, item["title"], html, manifest["language"], item["summary"]), encoding="utf-8")
+        page.write_text(standalone_page(LAYOUTS, item["title"], html, item["language"], item["summary"], item["dir"]), encoding="utf-8")
         pages.append(page)
     return [*pages, *sorted((folder / "preview").rglob("*.html"))]
 

@@ -132,6 +132,20 @@ def test_illustrations_sit_in_their_region_with_alt_and_caption(package):
     assert amal.count('<div class="region region-illustration">') == 2
 
 
+def test_a_translation_shows_in_its_language_and_direction_in_a_norwegian_frame(package):
+    arabic = items(package)["page:sprakniva-ar"]
+    html = (package / "preview" / arabic["file"]).read_text(encoding="utf-8")
+    assert html.startswith('<!DOCTYPE html>\n<html lang="nb">'), "the site around the page stays Norwegian"
+    assert f'<h1 lang="ar" dir="rtl">{arabic["title"]}</h1>' in html
+    body = html[html.index('region-body">') :]
+    assert body.index('<div lang="ar" dir="rtl">') < body.index("مبتدئ"), "the fragment's text is marked as Arabic, right to left"
+    assert '<p class="region-label">Brødtekst</p>' in body, "the wireframe's labels stay Norwegian"
+    cefr = (package / "preview" / "page" / "sprakniva.html").read_text(encoding="utf-8")
+    assert re.search(r'<a href="[^"]*sprakniva-ar\.html" lang="ar" dir="rtl">', cefr), "the navigation marks the link to it too"
+    english = (package / "preview" / items(package)["page:sprakniva-en"]["file"]).read_text(encoding="utf-8")
+    assert '<h1 lang="en" dir="ltr">' in english
+
+
 def test_shipped_fonts_and_theme_colours_only_in_the_preview(package, theme):
     css = (package / "preview" / "preview.css").read_text(encoding="utf-8")
     fonts = re.findall(r'url\("([^"]+)"\)', css)

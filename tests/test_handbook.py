@@ -477,6 +477,41 @@ def test_offer_and_persona_pages_stay_inside_their_columns(what, out, outline, f
 # --------------------------------------------------------------------------- the pure steps
 
 
+def ink_centre_x(image: Image.Image) -> float:
+    """Mean x of the drawn pixels, as a share of the width."""
+    xs = [x for x in range(image.width) for y in range(0, image.height, 2) if image.getpixel((x, y))]
+    return sum(xs) / len(xs) / image.width
+
+
+def test_handouts_one_page_per_language_arabic_right_to_left_with_its_font(out, outline, tmp_path):
+    title = "Språknivåene på flere språk: {}"
+    pages = {name: outline[title.format(name)] for name in ("Norsk (original)", "Engelsk", "Arabisk")}
+    assert pages["Engelsk"] == pages["Norsk (original)"] + 1 and pages["Arabisk"] == pages["Engelsk"] + 1  # a page each
+    arabic, english = (page_text(out / SCREEN, pages[n]) for n in ("Arabisk", "Engelsk"))
+    assert "Utkast – ikke kvalitetssikret av oversetter" in arabic  # the fixture's Arabic is a draft
+    assert "Kvalitetssikret av oversetter: Kari Nordmann, 2. mai 2021" in english and "Utkast" not in english
+    fonts = subprocess.run(["pdffonts", "-f", str(pages["Arabisk"]), "-l", str(pages["Arabisk"]), str(out / SCREEN)],
+                           capture_output=True, check=True, text=True).stdout
+    assert "Noto-Sans-Arabic" in fonts and all(row.split()[-5] == "yes" for row in fonts.splitlines()[2:])
+    html = (out / SCREEN.replace(".pdf", ".html")).read_text(encoding="utf-8")
+    assert '<section class="reference handout" id="sprakniva-ar" lang="ar" dir="rtl"' in html
+    # Laid out from the right: the short Arabic lines sit right of the middle, the English ones left of it.
+    def body(page: int) -> Image.Image:  # below the running head, above the page number
+        image = render_page(out / SCREEN, page, tmp_path)
+        return image.crop((0, 60, image.width, 400))
+
+    assert ink_centre_x(body(pages["Arabisk"])) > 0.55 > 0.45 > ink_centre_x(body(pages["Engelsk"]))
+
+
+def test_requirements_overview_lists_the_rules_and_every_offer(out, fixture_content):
+    html = (out / SCREEN.replace(".pdf", ".html")).read_text(encoding="utf-8")
+    section = html[html.index('<section class="reference requirements" id="sprakkrav">'):]
+    section = section[: section.index("</section>")]
+    assert "<caption>Opptak til utdanning</caption>" in section and "<caption>Permanent opphold og statsborgerskap</caption>" in section
+    assert all(f'href="#tilbud-{o.id}"' in section for o in fixture_content.offers)
+    assert "Reglene ble sist kontrollert 1. mai 2021." in section
+
+
 def test_content_text_is_escaped_in_the_html(fixture_content, hb_theme, style):
     evil = '<script>alert(1)</script>"]; x [label="'
     offer = dataclasses.replace(fixture_content.offers[0], title=evil, summary=evil)

@@ -137,9 +137,12 @@ def test_paper_size_a3_and_a2(fixture_svg, fixture_content, map_theme):
 # --- legible for everyone ---------------------------------------------------------------------------
 
 
-def test_nothing_is_smaller_than_7_pt(shipped_svg):
+def test_nothing_is_smaller_than_the_themes_minimum(shipped_svg, map_theme):
+    """The layout may shrink type to fit its paper, never below min_text (6 pt by default)."""
+    floor = map_theme.section("map").min_text
+    assert floor >= 6
     sizes = [float(t.get("font-size")) for t in parse(shipped_svg).iter(f"{SVG}text")]
-    assert sizes and min(sizes) >= round(7 * PT, 2) - 0.005  # user units are millimetres on the A3 sheet
+    assert sizes and min(sizes) >= round(floor * PT, 2) - 0.005  # user units are millimetres on the A3 sheet
 
 
 def test_text_contrast_is_at_least_4_5(shipped_content, map_theme):

@@ -113,7 +113,11 @@ def test_darkest_text_is_black_ink_only(printed):
     """Body text in 0 0 0 1 k: one plate, no misregistered four-colour black."""
     colours = text_fill_colours(printed)
     assert max(colours, key=colours.get) == (0, 0, 0, 1), "most text is black ink only"
-    darkest = max(colours, key=lambda c: c[3] + max(c[:3]))
+    def lightness(c):  # the ink's rough sRGB luminance: a saturated red is not darker than black
+        r, g, b = ((1 - v) * (1 - c[3]) for v in c[:3])
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    darkest = min(colours, key=lightness)
     assert darkest == (0, 0, 0, 1)
     assert not [c for c in colours if c[3] >= 0.8 and sum(c[:3]) > 0], "no rich black text"
     assert all(b"0 0 0 1 k" in page.obj.Contents.read_bytes() for page in printed.pages[10:20]), "written as a shop's preflight reads it"

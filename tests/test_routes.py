@@ -193,3 +193,17 @@ def describe(plan) -> str:
         lines.append("  path " + " ".join(xy(p) for p in route.path))
     lines += [f"stretch {a} - {b}: {' '.join(s.lines)}" for s in plan.stretches for a, b in [s.ends]]
     return "\n".join(lines) + "\n"
+
+
+def test_two_different_runs_between_the_same_stations_are_split_at_a_new_station():
+    """A direct stretch a–b and a detour a–y–b: the detour is cut at one of its own points,
+    never at a station that already is one (which made the planner loop forever)."""
+    from mulighetskart.layout.routes import Network, _chains
+
+    detour, direct = [(0.0, 0.0), (0.0, 5.0), (5.0, 5.0), (5.0, 0.0)], [(0.0, 0.0), (5.0, 0.0)]
+    ids = {"p": ["0.00,0.00", "0.00,5.00", "5.00,5.00", "5.00,0.00"], "q": ["0.00,0.00", "5.00,0.00"]}
+    junctions = {"0.00,0.00", "5.00,0.00"}
+    _, clash = _chains(["p", "q"], ids, junctions)
+    assert clash in {"0.00,5.00", "5.00,5.00"}
+    network, ways = Network.of_tracks(["p", "q"], {"p": detour, "q": direct})
+    assert ways["q"] == ["0.00,0.00", "5.00,0.00"] and len(network.lines) == 3

@@ -19,6 +19,7 @@ from .conftest import FIXTURE_CONTENT, ROOT, SHIPPED_CONTENT
 SCHEMA_FOR = {
     "guide.yaml": "guide.schema.json", "categories.yaml": "categories.schema.json", "actors.yaml": "actors.schema.json",
     "financing.yaml": "financing.schema.json", "glossary.yaml": "glossary.schema.json", "sources.yaml": "sources.schema.json",
+    "languages.yaml": "languages.schema.json",
 }
 
 

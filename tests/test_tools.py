@@ -97,7 +97,7 @@ def point_links_at(content: Path, base: str) -> None:
         p.write_text(p.read_text().replace("url: https://www.nav.no/", f"url: {base}{path}"))
     for p in (content / "offers").glob("*.yaml"):
         p.write_text(p.read_text().replace("url: https://www.nav.no/", f"url: {base}/ok"))
-    for name in ("actors.yaml", "financing.yaml"):
+    for name in ("actors.yaml", "financing.yaml", "languages.yaml"):
         p = content / name
         p.write_text(re.sub(r'url: "?https://[^"\s}]*"?', f'url: "{base}/ok"', p.read_text()))
 

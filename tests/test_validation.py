@@ -249,3 +249,36 @@ def test_cli_prints_no_traceback_and_exit_codes(content):
     assert "tolk.yaml:1:1: error: expected a mapping of fields, got a list" in run.stderr
     usage = subprocess.run([sys.executable, "-m", "mulighetskart", "validate", "--bogus"], capture_output=True, text=True)
     assert usage.returncode == 2
+
+
+def test_cited_section_must_exist_in_its_source(content):
+    s = content / "sources.yaml"
+    s.write_text(s.read_text().replace("    year: 2021\n", '    year: 2021\n    sections: ["3.1", "3.2", "3.3"]\n', 1))
+    f = content / "offers" / "amo.yaml"
+    f.write_text(f.read_text().replace('section: "3.2"', 'section: "32"'))
+    result = validate(content)
+    assert result.exit_code == 1
+    [err] = errors_at(result, "amo.yaml")
+    line = line_of(f, '"32"')
+    assert (err["line"], err["col"]) == (line, f.read_text().splitlines()[line - 1].index("section") + 1)
+    assert err["msg"] == "unknown section '32' of source 'rapport-5-2021' (not listed in sources.yaml) (did you mean '3.2'?)"
+    # The fixture's other offers cite 3.2, which the list holds.
+    assert [p for p in problems(result) if p["sev"] == "error"] == [err]
+
+
+def test_a_translation_is_reviewed_only_with_reviewer_and_date(content):
+    f = content / "languages.yaml"
+    f.write_text(f.read_text().replace("review: {status: reviewed, reviewer: Kari Nordmann, date: 2021-05-02}", "review: {status: reviewed}"))
+    result = validate(content)
+    msgs = {(e["line"], e["msg"]) for e in errors_at(result, "languages.yaml")}
+    line = line_of(f, "review: {status: reviewed}")
+    assert (line, "a reviewed translation needs the reviewer's name (add reviewer: <name>, or set status: draft)") in msgs
+    assert (line, "a reviewed translation needs the date it was reviewed (add date: YYYY-MM-DD, or set status: draft)") in msgs
+
+
+def test_arabic_marked_left_to_right_is_an_error(content):
+    f = content / "languages.yaml"
+    f.write_text(f.read_text().replace("    dir: rtl\n", ""))
+    [err] = errors_at(validate(content), "languages.yaml")
+    assert err["msg"] == "'ar' is written right to left but its dir is 'ltr' (set dir: rtl)"
+    assert err["line"] == line_of(f, "lang: ar")

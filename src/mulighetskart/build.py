@@ -21,6 +21,7 @@ from . import __version__
 from .content import Content
 from .content.cached import load_content_cached, parsed_nodes
 from .errors import ContentError, Problem
+from .glyphs import drawable, undrawable
 from .memo import Memo
 from .publish import REPORT, Writer, hash_tree, json_bytes, sha256_file, staged
 from .target import NAMES, TARGETS, Job, Target, build_date, load_target
@@ -57,6 +58,8 @@ def build(opts: BuildOptions) -> BuildResult:
     targets = [load_target(name) for name in (opts.only or NAMES)]
     theme, problems = read_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories},
                                  parsed=parsed_nodes(opts.cache / "content", opts.clean), language=loaded.content.guide.language)
+    if theme is not None:  # characters no shipped font can draw would print as empty boxes
+        problems = [*problems, *undrawable(opts.content, drawable(f for f in theme.font_files() if f.is_file()))]
     warnings = (*loaded.warnings, *check_targets(targets, loaded.content, theme, problems, opts.strict))
     date = build_date(loaded.content)
     fonts = theme.font_path().parent

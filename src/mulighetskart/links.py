@@ -40,7 +40,7 @@ class Result:
 def link_uses(c: Content) -> list[LinkUse]:
     """Every URL in the content with the place it is written."""
     uses = []
-    for kind, items in (("offer", c.offers), ("financing", c.financing), ("term", c.terms)):
+    for kind, items in (("offer", c.offers), ("financing", c.financing), ("term", c.terms), ("language requirement", c.languages.requirements)):
         for item in items:
             uses += [LinkUse(link.url, link.loc.of("url"), f"{kind} {item.id}") for link in item.links]
     uses += [LinkUse(a.url, a.loc.of("url"), f"actor {a.id}") for a in c.actors]

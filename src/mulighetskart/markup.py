@@ -19,8 +19,13 @@ from markdown_it import MarkdownIt
 URL_SCHEMES = frozenset({"https", "http", "mailto"})
 STRICT_TAGS = frozenset({"p", "h2", "h3", "h4", "ul", "ol", "li", "a", "strong", "em", "br", "img"})
 RICH_TAGS = STRICT_TAGS | {"blockquote", "table", "caption", "thead", "tbody", "tr", "th", "td", "dl", "dt", "dd"}
-STRICT_ATTRIBUTES = {"a": frozenset({"href"}), "img": frozenset({"src", "alt"})}
-RICH_ATTRIBUTES = {**STRICT_ATTRIBUTES, "th": frozenset({"scope"}), "h2": frozenset({"id"}), "h3": frozenset({"id"}), "h4": frozenset({"id"})}
+# "*" is stated even when empty: without it nh3 keeps its own defaults (lang, title) on every tag.
+STRICT_ATTRIBUTES = {"a": frozenset({"href"}), "img": frozenset({"src", "alt"}), "*": frozenset()}
+# lang and dir on any tag mark a passage in another language (WCAG 3.1.2). Only the rich profile
+# keeps them: a strict editor (Draftail) drops both, so there the item carries its language and
+# direction (manifest `language`, `dir`) and the page gets them from the CMS.
+RICH_ATTRIBUTES = {**STRICT_ATTRIBUTES, "th": frozenset({"scope"}), "h2": frozenset({"id"}), "h3": frozenset({"id"}), "h4": frozenset({"id"}),
+                   "*": frozenset({"lang", "dir"})}
 
 
 @dataclass(frozen=True)

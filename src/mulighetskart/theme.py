@@ -36,6 +36,19 @@ class ColourToken:
         return tuple(int(v) / 100 for v in self.print.split())
 
 
+STYLES = ("regular", "bold", "italic", "bold_italic")
+
+
+@dataclass(frozen=True)
+class ScriptFont:
+    """A family for a script the main family lacks (Arabic, Ethiopic), tried after it."""
+
+    family: Annotated[str, MinLen(1)]
+    regular: str
+    bold: str
+    loc: Loc = located()
+
+
 @dataclass(frozen=True)
 class FontSet:
     family: Annotated[str, MinLen(1), Doc("font-family name used in SVG, CSS and DOT")]
@@ -44,7 +57,13 @@ class FontSet:
     bold: str
     italic: str
     bold_italic: str
+    scripts: Annotated[tuple[ScriptFont, ...], Doc("families for other scripts, in the same folder, tried after the main family")] = ()
     loc: Loc = located()
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The main family, then the script families: a CSS font-family list in order."""
+        return (self.family, *(s.family for s in self.scripts))
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,12 @@ class Theme:
 
     def font_path(self, style: str = "regular") -> Path:
         return (self.layouts / self.fonts.dir / getattr(self.fonts, style)).resolve()
+
+    def font_files(self) -> tuple[Path, ...]:
+        """Every font file the theme names: what the outputs can draw with."""
+        folder = (self.layouts / self.fonts.dir).resolve()
+        main = [getattr(self.fonts, style) for style in STYLES]
+        return tuple(folder / name for name in (*main, *(f for s in self.fonts.scripts for f in (s.regular, s.bold))))
 
     def colour(self, token: str) -> str:
         return self.colours[token]
@@ -160,9 +185,10 @@ def _laid_over(base, over, path: str, out: Collector):
 
 
 def _check_top(top: ThemeFile, layouts: Path, tokens: set[str], out: Collector) -> None:
-    for style in ("regular", "bold", "italic", "bold_italic"):
-        f = layouts / top.fonts.dir / getattr(top.fonts, style)
+    named = [(top.fonts, style) for style in STYLES] + [(s, style) for s in top.fonts.scripts for style in ("regular", "bold")]
+    for owner, style in named:
+        f = layouts / top.fonts.dir / getattr(owner, style)
         if not f.is_file():
-            out.error(top.fonts.loc.of(style), f"font file not found: {f}", "fonts live in fonts/ at the top of the project")
+            out.error(owner.loc.of(style), f"font file not found: {f}", "fonts live in fonts/ at the top of the project")
     for token in sorted(tokens - set(top.colours)):
         out.error(top.loc.of("colours"), f"colour token '{token}' used in content is not defined here")

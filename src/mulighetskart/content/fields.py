@@ -51,6 +51,7 @@ class Doc:
 
 
 ID_PATTERN = Pattern(r"^[a-z0-9][a-z0-9-]*$", "a valid id: use lower-case letters, digits and hyphens (like 'amo-kurs')")
+LANG_TAG = Pattern(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "a language tag: write it like 'ar', 'ti' or 'fa-AF'")
 COLOUR = Pattern(r"^#[0-9a-fA-F]{6}$", "a colour: write it as #rrggbb (like #1f6f8b)")
 
 

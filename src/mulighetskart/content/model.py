@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from .fields import ID_PATTERN, Doc, Loc, Markdown, MaxLen, MinLen, Ref, Url, located
+from .fields import ID_PATTERN, LANG_TAG, Doc, Loc, Markdown, MaxLen, MinLen, Ref, Url, located
 
 Id = Annotated[str, ID_PATTERN]
 Text = Annotated[str, MinLen(1)]
@@ -258,6 +258,72 @@ class Source:
     year: int
     publisher: str = ""
     url: Annotated[str, Url()] | None = None
+    sections: Annotated[tuple[Text, ...], Doc("the source's chapters and sections; when listed, every cited section must be one of them")] = ()
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class LanguageRule:
+    """The Norwegian level asked for at one step outside the offers: a level of education,
+    permanent residence, citizenship. Public rules change: keep them general and link the owner."""
+
+    id: Id
+    title: Text
+    kind: Annotated[Literal["education", "residence"], Doc("education: admission to a level of education; residence: permanent residence or citizenship")]
+    note: Text
+    links: Annotated[tuple[Link, ...], MinLen(1), Doc("the owner's pages where the rule is stated")]
+    level: Annotated[Cefr, Doc("the level asked for, if there is one")] | None = None
+    sources: tuple[SourceRef, ...] = ()
+    loc: Loc = located()
+
+
+ReviewStatus = Literal["draft", "reviewed"]
+
+
+@dataclass(frozen=True)
+class Review:
+    """Whether a translator has checked a translation; shown with it until they have."""
+
+    status: Annotated[ReviewStatus, Doc("draft until a translator has checked it")]
+    reviewer: Annotated[str, Doc("who checked it (required when reviewed)")] = ""
+    date: Annotated[dt.date, Doc("when it was checked (required when reviewed)")] | None = None
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class CefrText:
+    level: Cefr
+    title: Text
+    description: Text
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class CefrTranslation:
+    """The CEFR levels in plain language in one mother tongue, for a handout and a fragment."""
+
+    lang: Annotated[str, LANG_TAG, Doc("BCP 47 language tag, e.g. 'ar', 'ti', 'fa'")]
+    name: Annotated[Text, Doc("the language's own name for itself, e.g. 'العربية'")]
+    name_nb: Annotated[Text, Doc("the language's name in Norwegian, e.g. 'Arabisk'")]
+    title: Text
+    intro: Text
+    levels: Annotated[tuple[CefrText, ...], MinLen(1)]
+    review: Review
+    dir: Annotated[Literal["ltr", "rtl"], Doc("writing direction: rtl for Arabic script")] = "ltr"
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class LanguagesFile:
+    """content/languages.yaml: the Norwegian level asked for outside the offers, and the CEFR
+    levels in the mother tongues (report 7.3)."""
+
+    checked: Annotated[dt.date | None, Doc("when the public rules were last checked against the owners' pages")] = None
+    intro: Md = ""
+    requirements: tuple[LanguageRule, ...] = ()
+    cefr_title: Annotated[Text, Doc("heading of the Norwegian original of the CEFR descriptions (glossary.yaml)")] = ""
+    cefr_intro: Text = ""
+    translations: tuple[CefrTranslation, ...] = ()
     loc: Loc = located()
 
 
@@ -306,6 +372,7 @@ class Content:
     terms: tuple[Term, ...]
     cefr: tuple[CefrLevel, ...]
     sources: tuple[Source, ...]
+    languages: LanguagesFile
     inputs_sha256: str = ""
     logo_png: bytes = b""  # the file guide.logo names, read and checked by the loader
 
@@ -344,6 +411,7 @@ COLLECTION_FILES = {
     "financing.yaml": FinancingFile,
     "glossary.yaml": GlossaryFile,
     "sources.yaml": SourcesFile,
+    "languages.yaml": LanguagesFile,
 }
 ITEM_DIRS = {"offers": Offer, "personas": Persona}
 

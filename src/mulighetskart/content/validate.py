@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,11 @@ from ..memo import NO_MEMO, Memo
 from ..output_names import persona_stems, shared_stems
 from .convert import INVALID, Collector, Converter, node_pos, suggest
 from .load import MAX_BYTES, RawFile, inside, read_yaml
-from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, Content, Defaults, LanguageRequirement, Offer, Persona
+from .model import COLLECTION_FILES, ID_SOURCES, ITEM_DIRS, CefrTranslation, Content, Defaults, LanguageRequirement, LanguagesFile, Offer, Persona, Review
 from .overlay import apply, read_overlay
 
 PNG = b"\x89PNG\r\n\x1a\n"
+OPTIONAL_FILES = {"languages.yaml"}  # a guide without language rules or translations leaves it out
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ def _read_all(root: Path, out: Collector, parsed: Memo) -> dict[str, RawFile]:
     for name in COLLECTION_FILES:
         path = root / name
         if not path.exists() and not path.is_symlink():
-            out.error(Pos(str(path)), f"missing content file {name}")
+            if name not in OPTIONAL_FILES:
+                out.error(Pos(str(path)), f"missing content file {name}")
             continue
         raw[name] = read_yaml(path, root, out, parsed)
     for entry in sorted(root.iterdir()):
@@ -133,7 +136,7 @@ def _read_logo(guide, out: Collector) -> bytes:
 
 
 def _assemble(parts: dict, items: dict, raw: dict, logo: bytes = b"") -> Content | None:
-    if any(p is None for p in parts.values()):
+    if any(p is None for name, p in parts.items() if name not in OPTIONAL_FILES):
         return None
     glossary = parts["glossary.yaml"]
     digest = hashlib.sha256()
@@ -152,6 +155,7 @@ def _assemble(parts: dict, items: dict, raw: dict, logo: bytes = b"") -> Content
         terms=glossary.terms,
         cefr=glossary.cefr,
         sources=parts["sources.yaml"].sources,
+        languages=parts["languages.yaml"] or LanguagesFile(),
         inputs_sha256=digest.hexdigest(),
         logo_png=logo,
     )
@@ -211,6 +215,10 @@ def _check_semantics(c: Content, out: Collector) -> None:
         _check_journey(p, out)
     _check_cefr(c, out)
     _check_output_names(c.personas, out)
+    _check_source_sections(c, out)
+    if c.languages.requirements and c.languages.checked is None:
+        out.error(c.languages.loc.at, "language requirements need `checked:`, the date they were checked against the owners' pages")
+    _check_translations(c, out)
     visited = {oid for p in c.personas for ph in p.journey for oid in ph.offers}
     reachable = _reachable(c, visited)
     for o in c.offers:
@@ -276,6 +284,63 @@ def _check_cefr(c: Content, out: Collector) -> None:
             out.error(dup.loc.of("level"), f"CEFR level {level} is described twice")
 
 
+def _check_source_sections(c: Content, out: Collector) -> None:
+    """A cited section must exist in a source that lists its sections: a typo or a section
+    number from another report would send readers to the wrong place."""
+    sections = {s.id: s.sections for s in c.sources if s.sections}
+    for item in (*c.offers, *c.financing, *c.languages.requirements):
+        for ref in item.sources:
+            known = sections.get(ref.ref)
+            if not known or ref.section in known:
+                continue
+            listed = f"sections: {', '.join(known)}"
+            if ref.section:
+                message = f"unknown section '{ref.section}' of source '{ref.ref}' (not listed in sources.yaml)"
+                out.error(ref.loc.of("section"), message, suggest(ref.section, known) or listed)
+            else:
+                out.error(ref.loc.at, f"missing section: source '{ref.ref}' lists its sections", listed)
+
+
+def _check_translations(c: Content, out: Collector) -> None:
+    described = {lvl.level for lvl in c.cefr}
+    first: dict[str, CefrTranslation] = {}
+    for t in c.languages.translations:
+        if t.lang in first:
+            out.error(t.loc.of("lang"), f"a second translation into '{t.lang}' (first at {first[t.lang].loc.of('lang')})")
+        first.setdefault(t.lang, t)
+        _check_review(t.review, out)
+        _check_direction(t, out)
+        seen: set[str] = set()
+        for lvl in t.levels:
+            if lvl.level in seen:
+                out.error(lvl.loc.of("level"), f"CEFR level {lvl.level} is described twice in '{t.lang}'")
+            elif lvl.level not in described:
+                message = f"CEFR level {lvl.level} is translated but not described in glossary.yaml"
+                out.error(lvl.loc.of("level"), message, "describe it in Norwegian first: the translation follows the original")
+            seen.add(lvl.level)
+
+
+def _check_review(r: Review, out: Collector) -> None:
+    """A translation is presented as reviewed only with a named reviewer and a date."""
+    if r.status != "reviewed":
+        return
+    if not r.reviewer.strip():
+        out.error(r.loc.of("status"), "a reviewed translation needs the reviewer's name", "add reviewer: <name>, or set status: draft")
+    if r.date is None:
+        out.error(r.loc.of("status"), "a reviewed translation needs the date it was reviewed", "add date: YYYY-MM-DD, or set status: draft")
+
+
+def _check_direction(t: CefrTranslation, out: Collector) -> None:
+    """Arabic-script text marked left to right would print its sentences back to front."""
+    text = t.title + t.intro + "".join(lvl.description for lvl in t.levels)
+    strong = [unicodedata.bidirectional(ch) for ch in text if unicodedata.bidirectional(ch) in ("L", "R", "AL")]
+    rtl = sum(1 for b in strong if b != "L") > len(strong) / 2
+    if rtl and t.dir != "rtl":
+        out.error(t.loc.of("dir"), f"'{t.lang}' is written right to left but its dir is '{t.dir}'", "set dir: rtl")
+    elif not rtl and t.dir == "rtl":
+        out.error(t.loc.of("dir"), f"'{t.lang}' is written left to right but its dir is 'rtl'", "set dir: ltr")
+
+
 def _reachable(c: Content, start: set[str]) -> set[str]:
     by_id = {o.id: o for o in c.offers}
     seen, todo = set(), list(start)
@@ -289,5 +354,5 @@ def _reachable(c: Content, start: set[str]) -> set[str]:
 
 
 def _all_links(c: Content):
-    for item in (*c.offers, *c.financing, *c.terms):
+    for item in (*c.offers, *c.financing, *c.terms, *c.languages.requirements):
         yield from item.links

@@ -217,6 +217,38 @@ class TocEntry:
 
 
 @dataclass(frozen=True)
+class RequirementRow:
+    """One row of the language-requirements overview: a rule (title and links) or an offer (ref)."""
+
+    title: str
+    level: str
+    note: str
+    ref: Ref | None = None
+    links: tuple[OutLink, ...] = ()
+
+
+@dataclass(frozen=True)
+class Requirements:
+    intro: Markup
+    groups: tuple[tuple[str, tuple[RequirementRow, ...]], ...]  # heading, rows
+    checked: str
+
+
+@dataclass(frozen=True)
+class Handout:
+    """The CEFR levels on one printable page in one language."""
+
+    anchor: str
+    lang: str
+    dir: str
+    name_nb: str
+    title: str
+    intro: str
+    levels: tuple[Fact, ...]
+    review: str  # the review status as printed ("" for the Norwegian original)
+
+
+@dataclass(frozen=True)
 class Handbook:
     """Everything the templates print, in reading order."""
 
@@ -241,10 +273,12 @@ class Handbook:
     toc: tuple[TocEntry, ...]
     language: str = "nb"  # the guide's: html lang, so PDF /Lang and hyphenation follow
     logo: str = ""  # file of the guide's logo beside the HTML, when it has one
+    requirements: Requirements | None = None
+    handouts: tuple[Handout, ...] = ()
 
 
 PartKind = Literal["cover", "toc", "front", "map", "chapter", "offer", "financing", "matrix",
-                   "journeys", "persona", "cefr", "glossary", "sources", "index"]
+                   "journeys", "persona", "cefr", "requirements", "handout", "glossary", "sources", "index"]
 
 
 @dataclass(frozen=True)
@@ -255,7 +289,7 @@ class Part:
     kind: PartKind
     name: str  # unique in the book
     chapter: Chapter | None = None
-    item: OfferPage | FinancingPage | PersonaPage | None = None
+    item: OfferPage | FinancingPage | PersonaPage | Handout | None = None
 
 
 def book_parts(hb: Handbook) -> tuple[Part, ...]:
@@ -269,7 +303,10 @@ def book_parts(hb: Handbook) -> tuple[Part, ...]:
             parts.append(Part("matrix", f"{ch.anchor}-matrise", ch))
     parts.append(Part("journeys", "journeys"))
     parts += [Part("persona", p.anchor, item=p) for p in hb.personas]
-    parts += [Part(kind, kind) for kind, there in (("cefr", hb.cefr), ("glossary", hb.terms)) if there]
+    parts += [Part("cefr", "cefr")] if hb.cefr else []
+    parts += [Part("requirements", "requirements")] if hb.requirements else []
+    parts += [Part("handout", h.anchor, item=h) for h in hb.handouts]
+    parts += [Part("glossary", "glossary")] if hb.terms else []
     return (*parts, Part("sources", "sources"), Part("index", "index"))
 
 
@@ -296,6 +333,11 @@ def source_anchor(source_id: str) -> str:
 
 FRONT = ("innhold", "slik-bruker-du", "kartet")
 JOURNEYS, CEFR, GLOSSARY, SOURCES, INDEX = "eksempelreiser", "sprakniva", "ordliste", "kilder", "register"
+REQUIREMENTS = "sprakkrav"
+
+
+def handout_anchor(lang: str) -> str:
+    return f"{CEFR}-{lang.lower()}"
 
 
 class Labels:
@@ -323,6 +365,8 @@ def plan_handbook(content: Content, theme: Theme, style: HandbookStyle, date: dt
     if content.financing and not any(c.zone == "livelihood" for c in content.categories):
         chapters += (livelihood_chapter(content, theme, lb, None),)
     personas = tuple(plan_persona(content, theme, lb, p) for p in content.personas)
+    date_text = lambda d: f"{d.day}. {style.month_names[d.month - 1]} {d.year}"  # noqa: E731
+    handouts = plan_handouts(content, lb, date_text)
     return Handbook(
         title=guide.title,
         subtitle=guide.subtitle,
@@ -342,10 +386,52 @@ def plan_handbook(content: Content, theme: Theme, style: HandbookStyle, date: dt
         terms=tuple(Fact(t.term, t.definition) for t in sorted(content.terms, key=lambda t: nb_sort_key(t.term))),
         sources=tuple((source_anchor(s.id), citation(s), s.url or "") for s in content.sources),
         index=offer_index(content),
-        toc=table_of_contents(lb, chapters, personas, content),
+        toc=table_of_contents(lb, chapters, personas, content, handouts),
         language=guide.language,
         logo=LOGO if content.logo_png else "",
+        requirements=plan_requirements(content, lb, date_text(content.languages.checked)) if content.languages.requirements else None,
+        handouts=handouts,
     )
+
+
+def plan_requirements(content: Content, lb: Labels, checked: str) -> Requirements:
+    """The level asked for at each level of education and for residence, then in each offer
+    in map order."""
+    def level(lvl) -> str:
+        return lvl or lb("level_none")
+
+    groups = []
+    for kind in ("education", "residence"):
+        rules = [r for r in content.languages.requirements if r.kind == kind]
+        if rules:
+            rows = tuple(RequirementRow(r.title, level(r.level), r.note, links=out_links(content, r.links)) for r in rules)
+            groups.append((lb(f"requirements.{kind}"), rows))
+    offers = [o for cat in sorted(content.categories, key=lambda c: (c.order, c.id)) for o in content.offers_in(cat.id)]
+    rows = tuple(RequirementRow(o.title, o.language.level, o.language.note, Ref(offer_anchor(o.id), o.title))
+                 for o in offers)
+    if rows:
+        groups.append((lb("requirements_offers"), rows))
+    return Requirements(Markup(markdown_html(content.languages.intro, 1)), tuple(groups), lb("requirements_checked").format(date=checked))
+
+
+def plan_handouts(content: Content, lb: Labels, date_text) -> tuple[Handout, ...]:
+    """The Norwegian original (glossary.yaml), then each translation: one printable page each."""
+    langs = content.languages
+    if not langs.translations:
+        return ()
+    shown = {lvl.level for t in langs.translations for lvl in t.levels}
+    original = Handout(handout_anchor("nb"), "nb", "ltr", lb("original_nb"), langs.cefr_title, langs.cefr_intro,
+                       tuple(Fact(f"{c.level} – {c.title}", c.description) for c in content.cefr if c.level in shown), "")
+    return (original, *(
+        Handout(handout_anchor(t.lang), t.lang, t.dir, t.name_nb, t.title, t.intro,
+                tuple(Fact(f"{lvl.level} – {lvl.title}", lvl.description) for lvl in t.levels), review_text(t.review, lb, date_text))
+        for t in langs.translations))
+
+
+def review_text(review, lb: Labels, date_text) -> str:
+    if review.status == "reviewed":
+        return lb("review.reviewed").format(reviewer=review.reviewer, date=date_text(review.date))
+    return lb("review.draft")
 
 
 def plan_chapter(content: Content, theme: Theme, lb: Labels, cat: Category) -> Chapter:
@@ -495,7 +581,7 @@ def offer_index(content: Content) -> tuple[tuple[str, tuple[Ref, ...]], ...]:
     return tuple((letter, tuple(refs)) for letter, refs in groups.items())
 
 
-def table_of_contents(lb: Labels, chapters, personas, content: Content) -> tuple[TocEntry, ...]:
+def table_of_contents(lb: Labels, chapters, personas, content: Content, handouts=()) -> tuple[TocEntry, ...]:
     head = (TocEntry(Ref("slik-bruker-du", lb("how_to_use"))), TocEntry(Ref("kartet", lb("map_title"))))
     body = tuple(
         TocEntry(Ref(c.anchor, c.title), tuple(Ref(o.anchor, o.title) for o in c.offers) + tuple(Ref(f.anchor, f.title) for f in c.financing))
@@ -504,6 +590,8 @@ def table_of_contents(lb: Labels, chapters, personas, content: Content) -> tuple
     tail = (
         TocEntry(Ref(JOURNEYS, lb("journeys_title")), tuple(Ref(p.anchor, p.name) for p in personas)),
         *([TocEntry(Ref(CEFR, lb("cefr")))] if content.cefr else []),
+        *([TocEntry(Ref(REQUIREMENTS, lb("requirements_title")))] if content.languages.requirements else []),
+        *([TocEntry(Ref(handouts[0].anchor, lb("translations_title")), tuple(Ref(h.anchor, h.name_nb) for h in handouts))] if handouts else []),
         *([TocEntry(Ref(GLOSSARY, lb("glossary")))] if content.terms else []),
         TocEntry(Ref(SOURCES, lb("sources"))),
         TocEntry(Ref(INDEX, lb("index"))),

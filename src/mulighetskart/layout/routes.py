@@ -35,6 +35,7 @@ Point = tuple[float, float]
 EXHAUSTIVE_LIMIT = 6  # up to this many lines per stretch (or new stops per phase), try every order
 MAX_PASSES = 20  # local search rounds; it settles after two or three on real journeys
 PRECISION = 2  # decimals kept in coordinates: stable output, no float noise
+SIDES = ("right", "bottom", "top", "left")
 SHARE = 0.5  # extra cost per mm of a gutter other lines already use: none, so lines bundle where their ways meet
 
 
@@ -157,13 +158,19 @@ def corridor_tracks(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], s
     for (sid, side), items in uses.items():  # one port per stretch, in the order of where they go: no crossing at the box
         for k, (_, _, pair, end) in enumerate(sorted(items)):
             ports[(pair, end)] = _port(rects[sid], side, (k + 1) / (len(items) + 1), c)
-    ends = {pair: (ports[(pair, 0)][1], ports[(pair, 1)][1]) for pair in pairs}
     obstacles = [r for rs in corridors.boxes.values() for r in rs] + list(corridors.texts)
-    grid = Grid.around(obstacles, c, corridors.sheet, [stub for pair in ends.values() for stub in pair], SHARE)
+    grid = Grid.around(obstacles, c, corridors.sheet, [stub for _, stub in ports.values()], SHARE)
     legs = {}
     for a, b in pairs:
-        stub_a, stub_b = ends[(a, b)]
-        found = grid.search(stub_a, stub_b, f"{a}>{b}")
+        found = grid.search(ports[((a, b), 0)][1], ports[((a, b), 1)][1], f"{a}>{b}")
+        if not found:  # no gutter reaches a stub (a label beside it): leave and enter by the middle of another side
+            spare = {(sid, side): _port(rects[sid], side, 0.5, c) for sid in (a, b) for side in SIDES}
+            wider = Grid.around(obstacles, c, corridors.sheet, [stub for _, stub in (*ports.values(), *spare.values())], SHARE)
+            for side_a, side_b in itertools.product(SIDES, SIDES):
+                if found := wider.search(spare[(a, side_a)][1], spare[(b, side_b)][1], f"{a}>{b}"):
+                    ports[((a, b), 0)], ports[((a, b), 1)] = spare[(a, side_a)], spare[(b, side_b)]
+                    break
+        stub_a, stub_b = ports[((a, b), 0)][1], ports[((a, b), 1)][1]
         middle = found if found else list(metro_path(stub_a, stub_b))  # no gutter leads there: the map is too crowded
         legs[(a, b)] = [(rects[a].cx, rects[a].cy), ports[((a, b), 0)][0], *middle, ports[((a, b), 1)][0], (rects[b].cx, rects[b].cy)]
     tracks = {}
@@ -321,7 +328,10 @@ def _chains(order: Sequence[str], ids: Mapping[str, list[str]], junctions: set[s
             edge = _edge(chain[0], chain[-1])
             canonical = chain if edge[0] == chain[0] else chain[::-1]
             if seen.setdefault(edge, canonical) != canonical or (chain[0] == chain[-1] and len(chain) > 1):
-                return {}, (chain[1] if len(chain) > 2 else chain[0]) if chain[1] not in junctions else chain[-2]
+                inner = [n for n in (*chain[1:-1], *seen[edge][1:-1]) if n not in junctions]  # this run's, or the other's
+                if not inner:  # nothing left to split at: a planning bug, not the content's
+                    raise ValueError(f"route tracks cannot be split into stretches at {chain[0]}")
+                return {}, inner[len(inner) // 2]
         chains[p] = runs
     return chains, None
 
@@ -372,6 +382,7 @@ class Network:
         are chosen once per run, not once per step."""
         ids = {p: [_node(pt) for pt in tracks[p]] for p in order}
         pos = {i: pt for p in order for i, pt in zip(ids[p], tracks[p], strict=True)}
+        ids = {p: [n for i, n in enumerate(way) if i == 0 or n != way[i - 1]] for p, way in ids.items()}  # no step of length 0
         steps: dict[tuple[str, str], set[str]] = defaultdict(set)
         near: dict[str, set[str]] = defaultdict(set)
         for p in order:

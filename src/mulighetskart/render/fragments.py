@@ -25,7 +25,7 @@ import uuid
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import astuple, dataclass, field, fields, replace
 from functools import cache, cached_property, partial
 from html import unescape
 from html.parser import HTMLParser
@@ -80,6 +80,7 @@ class Pages:
     map: PageSpec
     journeys: PageSpec
     cefr: PageSpec
+    requirements: PageSpec
     glossary: PageSpec
     loc: Loc = located()
 
@@ -183,6 +184,8 @@ class Stub:
     relations: tuple[str, ...]
     template: str
     source: object = field(repr=False, compare=False)  # the content item (None for pages)
+    language: str = ""  # the item's own language, when not the guide's (a translation)
+    dir: str = "ltr"
 
 
 @dataclass(frozen=True)
@@ -351,7 +354,8 @@ def plan_stubs(content: Content, style: FragmentsStyle) -> tuple[Stub, ...]:
     """Every item in import order (parents before children), with its place in the tree."""
     pages = style.pages
     map_id = f"page:{pages.map.slug}"
-    silent = {"cefr": not content.cefr, "glossary": not content.terms}  # a reference page only when content has one
+    # a reference page only when content has one
+    silent = {"cefr": not content.cefr, "glossary": not content.terms, "requirements": not content.languages.requirements}
     specs = [(f.name, getattr(pages, f.name)) for f in fields(Pages) if f.name != "loc" and not silent.get(f.name)]
     stubs = [_stub(style, "page", spec.slug, spec.title, spec.summary, None, i, (), f"page-{name}.html.j2", None) for i, (name, spec) in enumerate(specs)]
     categories = content.categories
@@ -359,6 +363,9 @@ def plan_stubs(content: Content, style: FragmentsStyle) -> tuple[Stub, ...]:
     for c in categories:
         stubs += [_stub(style, "offer", o.id, o.title, o.summary, f"category:{c.id}", i, offer_relations(o), "offer.html.j2", o)
                   for i, o in enumerate(content.offers_in(c.id))]
+    cefr_id = f"page:{pages.cefr.slug}"
+    stubs += [replace(_stub(style, "page", translation_slug(pages.cefr.slug, t.lang), t.title, "", cefr_id, i, (), "page-cefr-translation.html.j2", t),
+                      language=t.lang, dir=t.dir) for i, t in enumerate(content.languages.translations)]
     home = next((f"category:{c.id}" for c in categories if c.zone == "livelihood"), map_id)
     stubs += [_stub(style, "financing", f.id, f.title, f.summary, home, i, (), "financing.html.j2", f) for i, f in enumerate(content.financing)]
     journeys, title = f"page:{pages.journeys.slug}", style.labels["persona_title"]
@@ -369,6 +376,10 @@ def plan_stubs(content: Content, style: FragmentsStyle) -> tuple[Stub, ...]:
 
 def _stub(style, type_, slug, title, summary, parent, order, relations, template, source) -> Stub:
     return Stub(f"{type_}:{slug}", type_, slug, title, summary, style.fragment_url.format(type=type_, slug=slug), parent, order, relations, template, source)
+
+
+def translation_slug(cefr_slug: str, lang: str) -> str:
+    return f"{cefr_slug}-{lang.lower()}"
 
 
 def offer_relations(o) -> tuple[str, ...]:
@@ -453,6 +464,8 @@ class Site:
             "persona_ids": [s.id for s in self.stubs if s.type == "persona"],
             "personas_with": lambda offer_id: [f"persona:{p.id}" for p in c.personas if any(offer_id in ph.offers for ph in p.journey)],
             "offers_using": lambda fin_id: [s.id for s in self.stubs if s.type == "offer" and fin_id in s.source.livelihood],
+            "cefr_page": f"page:{self.style.pages.cefr.slug}",
+            "translation_id": lambda t: f"page:{translation_slug(self.style.pages.cefr.slug, t.lang)}",
             "programmes_holding": lambda cat_id: [s.id for s in self.stubs if s.type == "offer" and cat_id in s.source.holds],
         }
 
@@ -584,8 +597,8 @@ def record(f: Fragment, language: str, space: uuid.UUID) -> dict:
     shown = set(images_in(f.html))
     return {
         "id": s.id, "uuid": item_uuid(s.id, space), "type": s.type, "slug": s.slug, "title": s.title, "summary": s.summary,
-        "language": language, "file": s.file, "sha256": f.sha256, "date_published": None, "date_modified": None, "parent": s.parent,
-        "order": s.order, "relations": list(s.relations),
+        "language": s.language or language, "dir": s.dir, "file": s.file, "sha256": f.sha256, "date_published": None, "date_modified": None,
+        "parent": s.parent, "order": s.order, "relations": list(s.relations),
         "assets": [{"file": a.file, "media_type": a.media_type, "sha256": a.sha256, "role": a.role, "alt": a.alt, "caption": a.caption,
                     "embedded": a.file in shown} for a in f.assets],
         "links": [{"url": link.href, "text": link.text} for link in f.links],
@@ -619,9 +632,10 @@ def ndjson(fragments: tuple[Fragment, ...], records: list[dict]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def standalone_page(layouts: Path, title: str, html: str, language: str = "nb", summary: str = "") -> str:
-    """A fragment on its own page (<html lang>…<main><h1>), as a CMS would show it."""
-    return render(environment(layouts), "wrapper.html.j2", {"title": title, "summary": summary, "html": Markup(html), "language": language}, title)
+def standalone_page(layouts: Path, title: str, html: str, language: str = "nb", summary: str = "", dir: str = "ltr") -> str:
+    """A fragment on its own page (<html lang dir>…<main><h1>), as a CMS would show it."""
+    values = {"title": title, "summary": summary, "html": Markup(html), "language": language, "dir": dir}
+    return render(environment(layouts), "wrapper.html.j2", values, title)
 
 
 def import_guide(env, style: FragmentsStyle, fragments, schema: dict, manifest: dict, summary: str) -> str:
@@ -634,6 +648,7 @@ def import_guide(env, style: FragmentsStyle, fragments, schema: dict, manifest: 
         "counts": f"{len(fragments)} fragmenter", "fragment_url": style.fragment_url, "example_file": example, "zip_name": f"{style.package_name}.zip",
         "top_fields": described(schema["properties"]), "item_fields": described(schema["$defs"]["item"]["properties"]),
         "asset_fields": described(schema["$defs"]["asset"]["properties"]), "allowed": allowed_html(style.html),
+        "language": manifest["language"], "keeps_lang": "lang" in style.html.attributes.get("*", ()),
     }, "IMPORT.md")
 
 
@@ -644,7 +659,9 @@ def allowed_html(profile: Profile) -> str:
         return f"`{tag}`" + (f" (med {' og '.join(f'`{a}`' for a in attrs)})" if attrs else "")
 
     names = [one(t) for t in sorted(profile.tags, key=lambda t: (t[0] != "p", t))]
-    return ", ".join(names[:-1]) + " og " + names[-1]
+    everywhere = sorted(profile.attributes.get("*", ()))
+    anywhere = f", {' og '.join(f'`{a}`' for a in everywhere)} på alle elementer" if everywhere else ""
+    return ", ".join(names[:-1]) + " og " + names[-1] + anywhere
 
 
 def zip_bytes(files: list[tuple[str, bytes]], date: str) -> bytes:

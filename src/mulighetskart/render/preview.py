@@ -103,7 +103,8 @@ def tree(records: list[dict]) -> list[dict]:
 
     def node(r: dict) -> dict:
         kids = sorted(children.get(r["id"], []), key=lambda c: c["order"])
-        return {"id": r["id"], "title": r["title"], "file": page_file(r["file"]), "children": [node(k) for k in kids]}
+        return {"id": r["id"], "title": r["title"], "file": page_file(r["file"]), "language": r["language"], "dir": r["dir"],
+                "children": [node(k) for k in kids]}
 
     return [node(r) for r in sorted(children.get(None, []), key=lambda c: c["order"])]
 

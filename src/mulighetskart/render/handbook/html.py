@@ -135,10 +135,7 @@ def page_size_mm(size: str) -> tuple[float, float]:
 
 def font_files(theme: Theme) -> dict[str, bytes]:
     """The font files and their licence, copied beside the HTML so it renders on its own."""
-    files = {}
-    for style in ("regular", "bold", "italic", "bold_italic"):
-        path = theme.font_path(style)
-        files[path.name] = path.read_bytes()
+    files = {path.name: path.read_bytes() for path in theme.font_files()}
     licence = theme.font_path("regular").parent / "OFL.txt"
     if licence.is_file():
         files[licence.name] = licence.read_bytes()

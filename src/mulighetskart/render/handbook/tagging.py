@@ -17,6 +17,7 @@ Everything works on the PDF's own objects with pikepdf; nothing here knows the g
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -269,7 +270,7 @@ def _set_actual_text(mending: Mending, document, reading: Reading) -> None:
                if key in mending.pieces and key not in mending.artifacts]
     blocks = [_block(owner) for owner, _, _ in content]
     page_refs = _page_references(mending)
-    spoken = [_spoken(mending.pieces[key].text, reading) if key in page_refs else mending.pieces[key].text for _, _, key in content]
+    spoken = [_spoken(mending.pieces[key].text, reading) if key in page_refs else _logical(mending.pieces[key].text) for _, _, key in content]
     fixes: dict[tuple[int, int], tuple[object, dict[int, str]]] = {}
     for n, (owner, i, key) in enumerate(content):
         piece, text = mending.pieces[key], spoken[n]
@@ -285,6 +286,16 @@ def _set_actual_text(mending: Mending, document, reading: Reading) -> None:
             fixes.setdefault(owner.objgen, (owner, {}))[1][i] = text
     for owner, texts in fixes.values():
         _actual_texts(mending.pdf, owner, texts)
+
+
+def _logical(shown: str) -> str:
+    """A piece in reading order: right-to-left text (Arabic, Persian) is shown, and so stored,
+    in visual order, last letter first."""
+    return shown[::-1] if _rtl(shown) else shown
+
+
+def _rtl(text: str) -> bool:
+    return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text)
 
 
 def _spoken(shown: str, reading: Reading) -> str:
@@ -445,7 +456,10 @@ def _to_unicode(font) -> dict[int, str]:
 def _decode(shown, font: dict[int, str]) -> str:
     strings = [item for item in shown if isinstance(item, pikepdf.String)] if isinstance(shown, pikepdf.Array) else [shown]
     codes = b"".join(bytes(s) for s in strings)
-    return "".join(font.get(int.from_bytes(codes[i:i + 2], "big"), "") for i in range(0, len(codes) - 1, 2))
+    glyphs = (font.get(int.from_bytes(codes[i:i + 2], "big"), "") for i in range(0, len(codes) - 1, 2))
+    # In visual order with each right-to-left glyph's letters (a lam-alef ligature) turned too,
+    # so reversing the whole piece gives the reading order (_logical).
+    return "".join(g[::-1] if len(g) > 1 and _rtl(g) else g for g in glyphs)
 
 
 # --------------------------------------------------------------------------- parent tree
