@@ -185,6 +185,10 @@ class PersonaPage:
     intro: str
     phases: tuple[PhasePage, ...]
 
+    @property
+    def route_anchor(self) -> str:  # the page of the route map
+        return f"{self.anchor}-rute"
+
 
 @dataclass(frozen=True)
 class TocEntry:
@@ -219,7 +223,7 @@ class Handbook:
     logo: str = ""  # file of the guide's logo beside the HTML, when it has one
 
 
-PartKind = Literal["cover", "toc", "front", "map", "chapter", "offer", "financing", "matrix",
+PartKind = Literal["cover", "toc", "front", "map", "chapter", "offer", "financing", "matrix", "route",
                    "journeys", "persona", "cefr", "glossary", "sources", "index"]
 
 
@@ -244,7 +248,8 @@ def book_parts(hb: Handbook) -> tuple[Part, ...]:
         if ch.matrix:
             parts.append(Part("matrix", f"{ch.anchor}-matrise", ch))
     parts.append(Part("journeys", "journeys"))
-    parts += [Part("persona", p.anchor, item=p) for p in hb.personas]
+    for p in hb.personas:  # the route map on a page of the map's size after the persona's pages
+        parts += [Part("persona", p.anchor, item=p), Part("route", p.route_anchor, item=p)]
     parts += [Part(kind, kind) for kind, there in (("cefr", hb.cefr), ("glossary", hb.terms)) if there]
     return (*parts, Part("sources", "sources"), Part("index", "index"))
 

@@ -17,6 +17,7 @@ from ...errors import BuildError, Problem
 from ...layout.handbook import EditionStyle, Handbook, HandbookStyle, Labels, PageStyle, Part, book_parts
 from ...theme import Theme
 from .page_numbers import PageNumbers, page_digits
+from .slices import Slice, slices
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,15 @@ def css_string(text: str) -> str:
 
 
 def handbook_html(hb: Handbook, edition: Edition, theme: Theme, style: HandbookStyle, env: jinja2.Environment,
-                  page_no: PageNumbers | None = None, parts: tuple[Part, ...] | None = None, linked: bool = True) -> str:
+                  page_no: PageNumbers | None = None, parts: tuple[Part, ...] | None = None, linked: bool = True,
+                  sliced: dict[str, tuple[Slice, ...]] | None = None) -> str:
     """The edition's HTML of `parts` (all by default), linking its CSS unless told not to.
     Without `page_no`, cross-references carry placeholders of the width their numbers will take."""
     try:
         return env.get_template(PAGE_TEMPLATE).render(
             hb=hb, edition=edition, label=Labels(theme, style), figures=FIGURES, generator=f"mulighetskart {__version__}",
             css_files=(SHARED_CSS, f"{edition.style.file}.css") if linked else (), parts=book_parts(hb) if parts is None else parts,
-            page_no=page_no or PageNumbers.placeholders(hb),
+            page_no=page_no or PageNumbers.placeholders(hb), slices=sliced or {},
         )
     except jinja2.TemplateError as exc:
         raise BuildError(f"handbook template {PAGE_TEMPLATE}: {exc}") from exc
@@ -145,6 +147,17 @@ def font_files(theme: Theme) -> dict[str, bytes]:
     return files
 
 
+# Room a timeline slice leaves on its page for the heading above the first one.
+SLICE_HEADROOM_MM = 20
+
+
+def timeline_slices(hb: Handbook, style: HandbookStyle, figures: dict[str, str]) -> dict[str, tuple[Slice, ...]]:
+    """Each timeline cut into page-high slices at the text column's width (slices.py)."""
+    m = style.page.margins
+    width, height = page_size_mm(style.page.size)
+    column, room = width - m.inside - m.outside, height - m.top - m.bottom - SLICE_HEADROOM_MM
+    return {p.timeline.src: slices(figures[p.timeline.src], column, room) for p in hb.personas}
+
 
 @dataclass(frozen=True)
 class Sources:
@@ -168,9 +181,9 @@ def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: H
     files[SHARED_CSS] = handbook_css(hb, theme, style, css_env)
     for ed in editions(style):
         files[f"{ed.style.file}.css"] = edition_css(hb, ed, theme, css_env)
-    parts = book_parts(hb)
-    html = lambda ed, page_no: handbook_html(hb, ed, theme, style, html_env, page_no, parts)  # noqa: E731
-    part_html = lambda ed, part, page_no: handbook_html(hb, ed, theme, style, html_env, page_no, (part,), linked=False)  # noqa: E731
+    parts, sliced = book_parts(hb), timeline_slices(hb, style, figures)
+    html = lambda ed, page_no: handbook_html(hb, ed, theme, style, html_env, page_no, parts, sliced=sliced)  # noqa: E731
+    part_html = lambda ed, part, page_no: handbook_html(hb, ed, theme, style, html_env, page_no, (part,), linked=False, sliced=sliced)  # noqa: E731
     return Sources(files, html, parts, part_html, page_digits(hb), figures)
 
 
