@@ -9,9 +9,9 @@ as a window onto the same image.
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from itertools import pairwise
 
 SVG = "{http://www.w3.org/2000/svg}"
 MM_PER = {"pt": 25.4 / 72, "px": 25.4 / 96, "mm": 1.0, "": 25.4 / 96}
