@@ -27,6 +27,17 @@ LAYOUTS = ROOT / "layouts"
 GOLDEN = ROOT / "tests" / "golden"
 
 
+@pytest.fixture(scope="session")
+def shipped_handbook(tmp_path_factory) -> Path:
+    """The shipped guide's handbook folder, built once for the session (its preflight and the
+    handbook tests share it)."""
+    from mulighetskart.build import BuildOptions, build
+
+    out = tmp_path_factory.mktemp("shipped-handbook")
+    build(BuildOptions(SHIPPED_CONTENT, LAYOUTS, out, only=("handbook",)))
+    return out / "handbook"
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-goldens", action="store_true", help="rewrite golden files from current output")
 

@@ -13,12 +13,27 @@ from typing import Annotated, Any
 from ruamel.yaml.comments import CommentedMap
 
 from .content.convert import INVALID, Collector, Converter, node_pos, suggest
-from .content.fields import COLOUR, Doc, Loc, MinLen, located
+from .content.fields import COLOUR, Doc, Loc, MinLen, Pattern, located
 from .content.load import read_yaml
 from .errors import BuildError, ContentError, Pos, Problem
 from .memo import NO_MEMO, Memo
 
 Colour = Annotated[str, COLOUR]
+# Process colour in percent of cyan, magenta, yellow and black, as a print shop writes it.
+CMYK = Pattern(r"^(100|[1-9]?[0-9])( (100|[1-9]?[0-9])){3}$", "a CMYK value: four percentages 0–100, 'C M Y K' (like '0 0 0 100')")
+
+
+@dataclass(frozen=True)
+class ColourToken:
+    """One colour, twice: as a screen shows it (sRGB) and as the print shop prints it (CMYK)."""
+
+    screen: Annotated[Colour, Doc("sRGB for the screen edition, SVGs and fragments")]
+    print: Annotated[str, CMYK, Doc("CMYK percentages for the print edition, 'C M Y K'")]
+    loc: Loc = located()
+
+    def cmyk(self) -> tuple[float, float, float, float]:
+        """The print value as PDF colour components (0–1)."""
+        return tuple(int(v) / 100 for v in self.print.split())
 
 
 @dataclass(frozen=True)
@@ -34,7 +49,7 @@ class FontSet:
 
 @dataclass(frozen=True)
 class ThemeFile:
-    colours: Annotated[dict[str, Colour], Doc("colour tokens; categories name theirs in content")]
+    colours: Annotated[dict[str, ColourToken], Doc("colour tokens, each with its screen and print value; categories name theirs in content")]
     fonts: FontSet
     language: Annotated[str, Doc("the language of the wording in this file (nb, nn, en)")]
     hyphenation: Annotated[str, Doc("pyphen dictionary for breaking words in that language, e.g. nb_NO")]
@@ -47,10 +62,11 @@ class ThemeFile:
 @dataclass(frozen=True)
 class Theme:
     layouts: Path
-    colours: dict[str, str]
+    colours: dict[str, str]  # token: its screen value, #rrggbb
     fonts: FontSet
     labels: dict[str, str]
     sections: dict[str, object]
+    print_colours: dict[str, ColourToken]  # token: both values, for the print edition
     language: str = "nb"  # of the wording: the guide's language
     hyphenation: str = "nb_NO"
 
@@ -107,7 +123,8 @@ def read_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] =
     if top is INVALID:
         return None, out.problems
     _check_top(top, layouts, colour_tokens, out)
-    return Theme(layouts.resolve(), top.colours, top.fonts, top.labels, sections, language or top.language, top.hyphenation), out.problems
+    screen = {token: value.screen for token, value in top.colours.items()}
+    return Theme(layouts.resolve(), screen, top.fonts, top.labels, sections, top.colours, language or top.language, top.hyphenation), out.problems
 
 
 def in_language(node, language: str, path: str, out: Collector):

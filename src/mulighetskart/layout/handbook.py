@@ -42,11 +42,22 @@ class PageStyle:
 class EditionStyle:
     file: Annotated[str, ID_PATTERN, Doc("file name without extension")]
     pdf_variant: Literal["", "pdf/x-3", "pdf/x-4", "pdf/ua-1", "pdf/ua-2"]
-    output_intent: Literal["", "srgb"]
+    output_intent: Annotated[Literal["", "srgb", "cmyk"], Doc("cmyk: DeviceCMYK colour and the print_condition profile as the output intent")]
     bleed_mm: float
     crop_marks: bool
     map_page_size: Annotated[str, MinLen(1), Doc("CSS page size of the map page, e.g. 'A3 landscape'")]
     map_margin_mm: float
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
+class PrintCondition:
+    """The printing condition the print edition is made for: its PDF/X output intent."""
+
+    profile: Annotated[str, MinLen(1), Doc("CMYK ICC profile of the condition, relative to layouts/")]
+    identifier: Annotated[str, MinLen(1), Doc("OutputConditionIdentifier, e.g. FOGRA39")]
+    info: Annotated[str, MinLen(1), Doc("the condition in words, for the print shop")]
+    registry: Annotated[str, MinLen(1), Doc("the registry that names the condition")]
     loc: Loc = located()
 
 
@@ -69,6 +80,17 @@ class TypeSizes:
 
 
 @dataclass(frozen=True)
+class CopyFit:
+    """When a part's last page is nearly empty, the part is laid out again tighter: the CSS
+    says what each step (html[data-fit="1"], "2", …) tightens."""
+
+    steps: Annotated[int, Doc("how many tighter steps the CSS defines (0: no copy-fitting)")]
+    min_lines: Annotated[int, Doc("a last page with fewer lines of text than this is fitted")]
+    min_fill: Annotated[float, Doc("a last page filled less than this share of its height is fitted")]
+    loc: Loc = located()
+
+
+@dataclass(frozen=True)
 class HandbookStyle:
     """layouts/theme.yaml `targets.handbook`."""
 
@@ -76,6 +98,8 @@ class HandbookStyle:
     cover_colour: Annotated[str, ID_PATTERN, Doc("colour token of the cover")]
     page: PageStyle
     editions: Editions
+    print_condition: PrintCondition
+    copy_fit: CopyFit
     type: TypeSizes
     month_names: Annotated[tuple[str, ...], MinLen(12)]
     labels: dict[str, str]

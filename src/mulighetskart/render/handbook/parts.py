@@ -23,13 +23,13 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ...errors import BuildError
-from ...layout.handbook import Part
+from ...layout.handbook import CopyFit, Part
 from ...memo import Memo
 from .figures import PLACEHOLDER_TYPE, Placeholder
 from .html import FIGURES, SHARED_CSS, Edition
-from .page_numbers import DATA_PAGE, PageNumbers, anchor_pages, fill_in_page_numbers
+from .page_numbers import DATA_PAGE, FIGURE_SPACE, PageNumbers, anchor_pages, fill_in_page_numbers
 from .pdf import PART_ID, pdf_options, write_pdf
-from .weasy import BASE_URL, screen_part, with_stand_ins
+from .weasy import BASE_URL, close_up_references, page_fill, screen_part, with_stand_ins
 
 if TYPE_CHECKING:  # join brings pikepdf: imported where used
     from .join import PartPdf
@@ -47,21 +47,22 @@ class PartLayout:
     anchors: dict[str, int]  # anchor → page within the part, from 1
     levels: tuple[int, ...]  # the level of each bookmark, in order
     targets: tuple[str, ...]  # anchors it links to in other parts: its numbers are known once they are laid out
+    fit: int = 0  # the copy-fitting step it is laid out with (`fitted`)
 
     @classmethod
-    def of(cls, doc) -> PartLayout:
+    def of(cls, doc, fit: int = 0) -> PartLayout:
         anchors = anchor_pages(doc)
         linked = {target for page in doc.pages for kind, target, *_ in page.links if kind == "internal"}
         levels = tuple(mark[0] for page in doc.pages for mark in page.bookmarks)
-        return cls(len(doc.pages), anchors, levels, tuple(sorted(linked - anchors.keys())))
+        return cls(len(doc.pages), anchors, levels, tuple(sorted(linked - anchors.keys())), fit)
 
     def to_bytes(self) -> bytes:
-        return json.dumps([self.pages, self.anchors, self.levels, self.targets], sort_keys=True).encode()
+        return json.dumps([self.pages, self.anchors, self.levels, self.targets, self.fit], sort_keys=True).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PartLayout:
-        pages, anchors, levels, targets = json.loads(data)
-        return cls(pages, anchors, tuple(levels), tuple(targets))
+        pages, anchors, levels, targets, fit = json.loads(data)
+        return cls(pages, anchors, tuple(levels), tuple(targets), fit)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def part_setup(edition: Edition, files: dict[str, str | bytes], holders: dict[st
     fonts = FontConfiguration()
     css = tuple(weasyprint.CSS(string=str(files[name]), base_url=BASE_URL, url_fetcher=fetcher, font_config=fonts)
                 for name in (SHARED_CSS, f"{edition.style.file}.css"))
-    digest = hashlib.sha256(f"{weasyprint.__version__}\0{edition.name}\0{sorted(pdf_options(edition, PART_ID).items())}\0{PLACEHOLDER_TYPE}\0".encode())
+    written = f"{PLACEHOLDER_TYPE}\0references closed up"  # how a part is written, besides its inputs
+    digest = hashlib.sha256(f"{weasyprint.__version__}\0{edition.name}\0{sorted(pdf_options(edition, PART_ID).items())}\0{written}\0".encode())
     for name, data in sorted(files.items()):
         if not name.startswith(f"{FIGURES}/"):  # a figure counts in the parts that show it (`inputs`)
             digest.update(name.encode() + b"\0" + (data.encode() if isinstance(data, str) else data))
@@ -105,6 +107,30 @@ def layout_part(html: str, setup: Setup, start: int):
     first = weasyprint.CSS(string=f"@page :first {{ counter-increment: page {start}; }} html {{ break-before: {side}; }}")
     document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=setup.fetcher)
     return document.render(stylesheets=[*setup.css, first], font_config=setup.fonts)
+
+
+def fitted(html: str, step: int) -> str:
+    """The part's HTML at copy-fitting `step`: its root carries data-fit, which the CSS reads."""
+    return html.replace("<html ", f'<html data-fit="{step}" ', 1) if step else html
+
+
+def fit_part(html: str, setup: Setup, start: int, fit: CopyFit | None) -> tuple[object, int]:
+    """The part laid out, and its copy-fitting step: a part of more than one page whose last
+    page is nearly empty is laid out a step tighter at a time, and the first step that fills
+    or removes that page is kept (none that does: as it was)."""
+    doc = layout_part(html, setup, start)
+    if fit is None or len(doc.pages) < 2 or not _sparse(doc.pages[-1], fit):
+        return doc, 0
+    for step in range(1, fit.steps + 1):
+        tighter = layout_part(fitted(html, step), setup, start)
+        if len(tighter.pages) < len(doc.pages) or not _sparse(tighter.pages[-1], fit):
+            return tighter, step
+    return doc, 0
+
+
+def _sparse(page, fit: CopyFit) -> bool:
+    lines, filled = page_fill(page)
+    return lines < fit.min_lines or filled < fit.min_fill
 
 
 @dataclass
@@ -208,14 +234,14 @@ def _return_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def lay_out_book(parts: tuple[Part, ...], html_for: Callable[[Part], str], setup: Setup, memo: Memo, queue: PartQueue) -> Book:
+def lay_out_book(parts: tuple[Part, ...], html_for: Callable[[Part], str], setup: Setup, memo: Memo, queue: PartQueue, fit: CopyFit | None = None) -> Book:
     book = Book(parts)
     for part in parts:
         html, made, start = html_for(part), {}, book.next_page
 
         def make(html=html, start=start, made=made) -> bytes:
-            made["doc"] = layout_part(html, setup, start)
-            return PartLayout.of(made["doc"]).to_bytes()
+            made["doc"], step = fit_part(html, setup, start, fit)
+            return PartLayout.of(made["doc"], step).to_bytes()
 
         layout = PartLayout.from_bytes(memo.get("handbook-layout", make, *setup.inputs(html), str(start % 2)))
         book.place(layout, made.get("doc"), html.count(DATA_PAGE))
@@ -225,14 +251,14 @@ def lay_out_book(parts: tuple[Part, ...], html_for: Callable[[Part], str], setup
 
 
 def numbered_book(parts, html_for: Callable[[Part, PageNumbers], str], digits: int, setup: Setup, memo: Memo,
-                  write: Callable[[Book, list[int], PageNumbers], None]) -> tuple[Book, PageNumbers]:
+                  write: Callable[[Book, list[int], PageNumbers], None], fit: CopyFit | None = None) -> tuple[Book, PageNumbers]:
     """The book laid out, its parts handed to `write` with their page numbers, and the numbers:
     laid out with placeholders, the numbers written in; where one does not fit, laid out again
     with the numbers in the HTML until they hold (each pass writes every part again)."""
     page_no = PageNumbers({}, digits)
     for _ in range(4):
         queue = PartQueue(page_no, write)
-        book = lay_out_book(parts, partial(html_for, page_no=page_no), setup, memo, queue)
+        book = lay_out_book(parts, partial(html_for, page_no=page_no), setup, memo, queue, fit)
         numbers = book.numbers(digits)
         if numbers == page_no or (not page_no.pages and queue.holds):
             return book, numbers
@@ -254,7 +280,7 @@ class PartWriter:
     running: list[tuple[list[int], str, Callable[[], list[PartPdf]]]] = field(default_factory=list)
 
     def __call__(self, book: Book, batch: list[int], numbers: PageNumbers) -> None:
-        html = {i: self.html_for(book.parts[i], page_no=numbers) for i in batch}
+        html = {i: fitted(self.html_for(book.parts[i], page_no=numbers), book.layouts[i].fit) for i in batch}
         jobs = {ed.name: [part_job(book, i, html[i], self.setups, ed, self.memo) for i in batch] for ed in self.eds}
         self.collect()  # one run at a time: its processes carry this one's memory
         write = partial(part_pdfs, memo=self.memo)
@@ -292,9 +318,10 @@ def part_job(book: Book, index: int, html: str, setups: dict[str, Setup], editio
     doc = layout_part(html, setups[edition.name], start) if own else book.docs.get(index)
     if doc is None:
         doc = book.docs[index] = layout_part(html, setups["print"], start)
-    again = PartLayout.of(doc)
+    again = PartLayout.of(doc, layout.fit)
     if again.pages != layout.pages or (not own and again != layout):
         raise BuildError(f"the handbook part '{part.name}' laid out again does not keep its pages")
+    close_up_references(doc, FIGURE_SPACE)  # the numbers are in: no gap after them (a second call finds none)
     return PartJob(inputs, layout, doc, frozenset(t for t in layout.targets if t in book.pages))
 
 

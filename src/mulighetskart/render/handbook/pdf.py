@@ -17,6 +17,7 @@ from .weasy import DOC_ID, keep_page_references, stable_document_id
 
 if TYPE_CHECKING:  # join and tagging bring pikepdf: imported where used, so a build that reuses the handbook does not load it
     from .join import PartPdf
+    from .print_ready import PrintColour
     from .tagging import Reading
 
 PART_ID = b"part"  # the parts' own /ID: the book gets its own when joined
@@ -27,7 +28,7 @@ def pdf_options(edition: Edition, identifier: bytes) -> dict:
     options = {"pdf_identifier": identifier, "uncompressed_pdf": False}
     if ed.pdf_variant:
         options["pdf_variant"] = ed.pdf_variant
-    if ed.output_intent:
+    if ed.output_intent == "srgb":  # a CMYK intent is set by the print pass (print_ready.py)
         options["output_intent"] = ed.output_intent
     return options
 
@@ -53,13 +54,14 @@ def pdf_identifier(*parts: str) -> bytes:
     return digest.hexdigest()[:32].encode("ascii")
 
 
-def joined_pdf(parts: list[PartPdf], edition: Edition, identifier: bytes, holders: dict[str, Placeholder], drawn: dict[str, bytes],
-               reading: Reading) -> bytes:
+def joined_pdf(parts: list[PartPdf], edition: Edition, colour: PrintColour | None, identifier: bytes, holders: dict[str, Placeholder],
+               drawn: dict[str, bytes], reading: Reading) -> bytes:
     """The edition's book: its parts joined, the figures swapped in, a tagged edition's tags
-    mended for screen readers, saved deterministically."""
+    mended for screen readers, made print-ready where `colour` says how, saved deterministically."""
     import pikepdf
 
     from .join import join_parts
+    from .print_ready import make_print_ready
     from .tagging import mend_tagged_pdf
 
     with contextlib.ExitStack() as stack:
@@ -68,6 +70,8 @@ def joined_pdf(parts: list[PartPdf], edition: Edition, identifier: bytes, holder
         if edition.style.pdf_variant.startswith("pdf/ua"):
             starts = itertools.accumulate((part.pages for part in parts[:-1]), initial=0)  # where each part begins
             mend_tagged_pdf(book, reading, frozenset(starts))
+        if colour is not None:
+            make_print_ready(book, colour)
         set_document_id(book, identifier)
         out = io.BytesIO()
         book.save(out, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)

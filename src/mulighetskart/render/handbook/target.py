@@ -29,14 +29,16 @@ from .figures import draw_figures, figure_pdfs, handbook_fetcher, placeholders
 from .html import Sources, editions, handbook_sources, spoken_page_ref, style_problems
 from .parts import PartWriter, numbered_book, part_setup
 from .pdf import joined_books, joined_pdf, pdf_identifier
+from .print_ready import PrintColour, condition_problems, print_colour
 from .reading import Reading, source_words
 from .weasy import check_font_subsetter
 
 
 def render_editions(sources: Sources, layers: dict[str, tuple[str, ...]], style: HandbookStyle, folder: Path, font_dir: Path,
-                    memo: Memo = NO_MEMO) -> dict[str, str | bytes]:
+                    colour: PrintColour, memo: Memo = NO_MEMO) -> dict[str, str | bytes]:
     """Both editions' PDFs and HTML by file name; `folder` holds the other sources (CSS, fonts,
-    figures), `layers` the SVGs librsvg draws each figure as."""
+    figures), `layers` the SVGs librsvg draws each figure as, `colour` the CMYK of an edition
+    whose output intent is cmyk."""
     print_ed, screen_ed = editions(style)
     eds = (print_ed, screen_ed)
     holders = placeholders(sources.figures)
@@ -45,13 +47,13 @@ def render_editions(sources: Sources, layers: dict[str, tuple[str, ...]], style:
     with ThreadPoolExecutor(max_workers=1) as background:  # librsvg on the other core while WeasyPrint lays out
         drawn = background.submit(figure_pdfs, layers, font_dir, memo)
         writer = PartWriter(partial(sources.part_html, print_ed), setups, eds, memo)
-        book, page_no = numbered_book(sources.parts, writer.html_for, sources.digits, setups["print"], memo, writer)
+        book, page_no = numbered_book(sources.parts, writer.html_for, sources.digits, setups["print"], memo, writer, style.copy_fit)
         parts = writer.in_order(len(book.parts))
         html = {f"{ed.style.file}.html": sources.html(ed, page_no) for ed in (print_ed, screen_ed)}
         ident = pdf_identifier(*(v if isinstance(v, str) else hashlib.sha256(v).hexdigest() for _, v in sorted({**sources.files, **html}.items())))
         reading = Reading(spoken_page_ref(style), source_words(html[f"{screen_ed.style.file}.html"]))
         finish = partial(joined_pdf, identifier=ident, holders=holders, drawn=drawn.result(), reading=reading)
-    pdfs = joined_books({ed.name: (parts[ed.name], ed) for ed in eds}, finish)
+    pdfs = joined_books({ed.name: (parts[ed.name], ed, colour if ed.style.output_intent == "cmyk" else None) for ed in eds}, finish)
     return html | {f"{ed.style.file}.pdf": pdfs[ed.name] for ed in (print_ed, screen_ed)}
 
 
@@ -63,12 +65,14 @@ def run(job: Job, out: Writer) -> None:
     sources = handbook_sources(job.content, job.theme, style, hb, figures)
     for rel, data in sources.files.items():
         out.write(rel, data)
-    for rel, data in render_editions(sources, layers, style, out.folder, job.theme.font_path().parent, job.memo).items():
+    colour = print_colour(job.theme, style)
+    for rel, data in render_editions(sources, layers, style, out.folder, job.theme.font_path().parent, colour, job.memo).items():
         out.write(rel, data)
 
 
 def check(content: Content, theme: Theme) -> list[Problem]:
-    return style_problems(theme.section("handbook"))
+    style = theme.section("handbook")
+    return style_problems(style) + condition_problems(theme, style)
 
 
 TARGET = Target(name="handbook", style=HandbookStyle, run=run, uses=("map", "journeys"), check=check)

@@ -136,3 +136,83 @@ def keep_page_references():
         yield
     finally:
         pydyf.PDF.page_references = original
+
+
+# --- how full a laid-out page is (copy-fitting, parts.py) ---
+
+
+def page_fill(page) -> tuple[int, float]:
+    """(lines of text, share of the page area's height down to its lowest line or image) of a
+    laid-out page; running heads and page numbers (margin boxes) do not count."""
+    from weasyprint.formatting_structure.boxes import LineBox, MarginBox, ReplacedBox
+
+    box = page._page_box
+    top, height = box.content_box_y(), box.height
+    lines, bottom = 0, top
+    stack = [child for child in box.children if not isinstance(child, MarginBox)]
+    while stack:
+        child = stack.pop()
+        if isinstance(child, LineBox | ReplacedBox):
+            lines += isinstance(child, LineBox) and any(getattr(d, "text", "").strip() for d in child.descendants())
+            bottom = max(bottom, child.position_y + child.margin_height())
+        elif hasattr(child, "children"):
+            stack.extend(child.children)
+    return lines, (bottom - top) / height if height else 1.0
+
+
+# --- page references closed up (page_numbers.py) ---
+
+
+def close_up_references(document, pad: str) -> None:
+    """Take the padding after a page reference's number out of the laid-out text ("s. 24" and
+    a figure space): the reference shrinks by its width and what follows on its line moves
+    left, so no gap is left before a comma. The text is left-aligned, so a line ending a few
+    points earlier does not show."""
+    from weasyprint.formatting_structure.boxes import LineBox
+
+    for page in document.pages:
+        stack = [page._page_box]
+        while stack:
+            box = stack.pop()
+            if isinstance(box, LineBox):
+                _close_up_line(box, pad)
+            else:
+                stack.extend(getattr(box, "children", ()))
+
+
+def _close_up_line(line, pad: str) -> None:
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    def walk(box, chain):
+        for child in list(getattr(box, "children", ())):
+            here = [*chain, (box, child)]
+            if isinstance(child, TextBox):
+                element = child.element
+                if ((child.element_tag or "").endswith("::after") and element is not None and element.get("data-page")
+                        and child.text.endswith(pad) and not child.text.startswith(pad)):
+                    _shrink(here, pad)
+            else:
+                walk(child, here)
+
+    walk(line, [])
+
+
+def _shrink(chain, pad: str) -> None:
+    """Drop the trailing `pad` of the text box at the end of `chain` (pairs of parent and the
+    child on the way down) and close up everything after it on the line."""
+    text = chain[-1][1]
+    layout = text.pango_layout
+    kept = text.text.rstrip(pad)
+    before = _text_width(layout, text.style, layout.text)
+    layout.text = layout.text[: len(kept) - len(text.text)] if len(kept) < len(text.text) else layout.text
+    text.text = kept
+    gap = before - _text_width(layout, text.style, layout.text)
+    if gap <= 0:
+        return
+    for parent, child in chain:
+        if parent is not chain[0][0]:
+            parent.width -= gap
+        siblings = parent.children
+        for later in siblings[siblings.index(child) + 1:]:
+            later.translate(-gap, 0)
+    text.width -= gap
