@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import math
 from itertools import pairwise
-from pathlib import Path
 
 import pikepdf
 import pytest
@@ -19,10 +18,7 @@ from pdfminer.pdfdevice import PDFTextDevice
 from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
 from pdfminer.pdfpage import PDFPage
 
-from mulighetskart.build import BuildOptions, build
 from mulighetskart.render.handbook.slices import slices
-
-from .conftest import LAYOUTS, SHIPPED_CONTENT
 
 SMALLEST_PT = 6
 ROUNDING = 0.05  # a 6 pt size scaled by a figure's matrix may land a hair under
@@ -51,16 +47,9 @@ def smallest_glyphs(pdf: bytes) -> list[float]:
     return sizes
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("legibility")
-    build(BuildOptions(SHIPPED_CONTENT, LAYOUTS, root / "out", only=("handbook",), jobs=1, cache=root / "cache"))
-    return root / "out" / "handbook"
-
-
 @pytest.mark.parametrize("edition", ["handbok-trykk.pdf", "handbok-skjerm.pdf"])
-def test_no_glyph_prints_under_6_pt(built, edition):
-    sizes = smallest_glyphs((built / edition).read_bytes())
+def test_no_glyph_prints_under_6_pt(shipped_handbook, edition):
+    sizes = smallest_glyphs((shipped_handbook / edition).read_bytes())
     small = {page: round(size, 2) for page, size in enumerate(sizes, 1) if size < SMALLEST_PT - ROUNDING}
     assert not small, f"{edition}: text under {SMALLEST_PT} pt on pages {small}"
     assert any(size < math.inf for size in sizes)

@@ -247,7 +247,7 @@ class Handbook:
     logo: str = ""  # file of the guide's logo beside the HTML, when it has one
 
 
-PartKind = Literal["cover", "toc", "front", "map", "chapter", "offer", "financing", "matrix", "route",
+PartKind = Literal["cover", "toc", "front", "map", "chapter", "offer", "financing", "matrix",
                    "journeys", "persona", "cefr", "glossary", "sources", "index"]
 
 
@@ -272,8 +272,7 @@ def book_parts(hb: Handbook) -> tuple[Part, ...]:
         if ch.matrix:
             parts.append(Part("matrix", f"{ch.anchor}-matrise", ch))
     parts.append(Part("journeys", "journeys"))
-    for p in hb.personas:  # the route map on a page of the map's size after the persona's pages
-        parts += [Part("persona", p.anchor, item=p), Part("route", p.route_anchor, item=p)]
+    parts += [Part("persona", p.anchor, item=p) for p in hb.personas]
     parts += [Part(kind, kind) for kind, there in (("cefr", hb.cefr), ("glossary", hb.terms)) if there]
     return (*parts, Part("sources", "sources"), Part("index", "index"))
 

@@ -17,7 +17,7 @@ from ...errors import BuildError, Problem
 from ...layout.handbook import EditionStyle, Handbook, HandbookStyle, Labels, PageStyle, Part, book_parts
 from ...theme import Theme
 from .page_numbers import PageNumbers, page_digits
-from .slices import Slice, slices
+from .slices import Slice, sliced_svgs
 
 
 @dataclass(frozen=True)
@@ -151,12 +151,20 @@ def font_files(theme: Theme) -> dict[str, bytes]:
 SLICE_HEADROOM_MM = 20
 
 
-def timeline_slices(hb: Handbook, style: HandbookStyle, figures: dict[str, str]) -> dict[str, tuple[Slice, ...]]:
-    """Each timeline cut into page-high slices at the text column's width (slices.py)."""
+def sliced_timelines(hb: Handbook, style: HandbookStyle, figures: dict[str, str], layers: dict[str, tuple[str, ...]]):
+    """Each timeline cut into page-high slices at the text column's width (slices.py): the
+    slices by timeline, and the figures and librsvg's layers with the slices for the timelines."""
     m = style.page.margins
     width, height = page_size_mm(style.page.size)
     column, room = width - m.inside - m.outside, height - m.top - m.bottom - SLICE_HEADROOM_MM
-    return {p.timeline.src: slices(figures[p.timeline.src], column, room) for p in hb.personas}
+    sliced, figures, layers = {}, dict(figures), dict(layers)
+    for persona in hb.personas:
+        name = persona.timeline.src
+        sliced[name], files = sliced_svgs(name, figures.pop(name), column, room)
+        del layers[name]
+        figures.update(files)
+        layers.update({src: (svg,) for src, svg in files.items()})
+    return sliced, figures, layers
 
 
 @dataclass(frozen=True)
@@ -172,7 +180,8 @@ class Sources:
     figures: dict[str, str]  # SVG by file name under FIGURES/
 
 
-def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: Handbook, figures: dict[str, str]) -> Sources:
+def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: Handbook, figures: dict[str, str],
+                     sliced: dict[str, tuple[Slice, ...]]) -> Sources:
     html_env, css_env = template_env(theme, style)
     files: dict[str, str | bytes] = {f"{FONTS}/{name}": data for name, data in font_files(theme).items()}
     files.update({f"{FIGURES}/{name}": svg for name, svg in sorted(figures.items())})
@@ -181,7 +190,7 @@ def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: H
     files[SHARED_CSS] = handbook_css(hb, theme, style, css_env)
     for ed in editions(style):
         files[f"{ed.style.file}.css"] = edition_css(hb, ed, theme, css_env)
-    parts, sliced = book_parts(hb), timeline_slices(hb, style, figures)
+    parts = book_parts(hb)
     html = lambda ed, page_no: handbook_html(hb, ed, theme, style, html_env, page_no, parts, sliced=sliced)  # noqa: E731
     part_html = lambda ed, part, page_no: handbook_html(hb, ed, theme, style, html_env, page_no, (part,), linked=False, sliced=sliced)  # noqa: E731
     return Sources(files, html, parts, part_html, page_digits(hb), figures)
