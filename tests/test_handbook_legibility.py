@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import math
+import re
+import xml.etree.ElementTree as ET
 from itertools import pairwise
 
 import pikepdf
@@ -18,7 +20,7 @@ from pdfminer.pdfdevice import PDFTextDevice
 from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
 from pdfminer.pdfpage import PDFPage
 
-from mulighetskart.render.handbook.slices import slices
+from mulighetskart.render.handbook.slices import sliced_svgs, slices
 
 SMALLEST_PT = 6
 ROUNDING = 0.05  # a 6 pt size scaled by a figure's matrix may land a hair under
@@ -79,9 +81,24 @@ def test_a_tall_figure_is_cut_between_its_boxes():
     boxes = [(10, 60), (70, 140), (150, 200), (210, 290)]  # (top, bottom) of each box
     svg = TALL.format(boxes="".join(f'<g class="cluster"><polygon points="0,{t} 100,{t} 100,{b} 0,{b}"/></g>' for t, b in boxes))
     cut = slices(svg, column_mm=100, page_mm=150)
-    assert cut[0].top_mm == 0 and cut[-1].top_mm + cut[-1].height_mm >= 290  # all that is drawn
-    assert all(a.top_mm + a.height_mm == pytest.approx(b.top_mm) for a, b in pairwise(cut))
-    assert all(s.height_mm <= 150 for s in cut)
-    for s in cut[1:]:
-        assert not any(t < s.top_mm < b for t, b in boxes), f"cut at {s.top_mm} mm runs through a box"
-    assert [s.width_mm for s in cut] == [100] * len(cut)
+    assert cut[0][0] == 0 and cut[-1][0] + cut[-1][1] >= 290  # all that is drawn
+    assert all(top + height == pytest.approx(below) for (top, height), (below, _) in pairwise(cut))
+    assert all(height <= 150 for _, height in cut)
+    for top, _ in cut[1:]:
+        assert not any(t < top < b for t, b in boxes), f"cut at {top} mm runs through a box"
+
+
+def test_a_slice_holds_only_its_own_text():
+    """Each slice is an SVG of the slice's window, with only the texts inside it: a page's
+    text (what is copied, searched and read out) is the text it shows."""
+    texts = "".join(f'<text y="{y}" font-size="4">Fase {n}</text>' for n, y in enumerate((50, 130, 190, 280), 1))
+    svg = TALL.format(boxes=texts)
+    cut, files = sliced_svgs("tidslinje-x.svg", svg, column_mm=50, page_mm=80)  # shown at half size: 150 mm tall
+    assert [s.src for s in cut] == list(files) == [f"tidslinje-x-{n}.svg" for n in range(1, len(cut) + 1)]
+    shown = [re.findall(r"Fase \d", files[s.src]) for s in cut]
+    assert sorted(t for texts in shown for t in texts) == ["Fase 1", "Fase 2", "Fase 3", "Fase 4"]  # each text exactly once
+    assert all(len(texts) < 4 for texts in shown)
+    for s in cut:
+        root = ET.fromstring(files[s.src])
+        height_mm = float(root.get("height").removesuffix("mm"))
+        assert height_mm / 2 == pytest.approx(s.height_mm, abs=0.02) and root.get("width") == "100.00mm"
