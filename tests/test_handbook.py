@@ -189,7 +189,7 @@ def test_the_route_maps_hold_the_map_once(printed, screen, fixture_content):
 # --------------------------------------------------------------------------- print edition
 
 
-def test_print_pages_are_a4_with_bleed_and_an_a3_landscape_map(printed):
+def test_print_pages_are_a4_with_bleed_and_a3_landscape_fold_outs(printed, fixture_content):
     sizes = []
     for page in printed.pages:
         trim, bleed, media = (page.obj[key] for key in ("/TrimBox", "/BleedBox", "/MediaBox"))
@@ -200,7 +200,8 @@ def test_print_pages_are_a4_with_bleed_and_an_a3_landscape_map(printed):
         assert mx0 <= bx0 and my0 <= by0 and mx1 >= bx1 and my1 >= by1
         sizes.append((round(tx1 - tx0, 1), round(ty1 - ty0, 1)))
     a4, a3 = tuple(round(v, 1) for v in A4), tuple(round(v, 1) for v in A3_LANDSCAPE)
-    assert sizes.count(a3) == 2, "one fold-out leaf: the map and its back"
+    leaves = 1 + len(fixture_content.personas)
+    assert sizes.count(a3) == 2 * leaves, "a fold-out leaf (front and back) for the map and for each route map"
     assert all(size in (a4, a3) for size in sizes)
 
 
@@ -416,13 +417,18 @@ def test_internal_links_land_on_their_targets(out, screen, outline, fixture_cont
     assert set(internal) <= set(dests)
 
 
-def test_screen_pages_are_trimmed_and_the_map_is_landscape(screen, outline, hb_theme):
+def test_screen_pages_are_trimmed_and_the_maps_are_a3_landscape(screen, printed, outline, hb_theme):
+    """The map and the route maps print their text at 6 pt or more only at their own size: A3
+    landscape, with their backs, on the same pages as in print."""
     map_page = outline[hb_theme.label("map_title")]
-    for number, page in enumerate(screen.pages, 1):
+    a4, a3 = tuple(round(v, 1) for v in A4), tuple(round(v, 1) for v in A3_LANDSCAPE)
+    for number, (page, in_print) in enumerate(zip(screen.pages, printed.pages, strict=True), 1):
         x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+        tx0, ty0, tx1, ty1 = (float(v) for v in in_print.obj.TrimBox)
         size = (round(x1 - x0, 1), round(y1 - y0, 1))
-        landscape = number in (map_page, map_page + 1)  # the map and its back, as in print
-        assert size == (tuple(round(v, 1) for v in A4[::-1]) if landscape else tuple(round(v, 1) for v in A4))
+        assert size == (round(tx1 - tx0, 1), round(ty1 - ty0, 1)) and size in (a4, a3)
+        if number in (map_page, map_page + 1):  # the map and its back
+            assert size == a3
 
 
 # --------------------------------------------------------------------------- geometry

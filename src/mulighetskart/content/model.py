@@ -318,11 +318,11 @@ class LanguagesFile:
     """content/languages.yaml: the Norwegian level asked for outside the offers, and the CEFR
     levels in the mother tongues (report 7.3)."""
 
-    checked: Annotated[dt.date | None, Doc("when the public rules were last checked against the owners' pages")] = None
-    intro: Md = ""
-    requirements: tuple[LanguageRule, ...] = ()
-    cefr_title: Annotated[Text, Doc("heading of the Norwegian original of the CEFR descriptions (glossary.yaml)")] = ""
-    cefr_intro: Text = ""
+    checked: Annotated[dt.date, Doc("when the public rules were last checked against the owners' pages")]
+    intro: Md
+    requirements: tuple[LanguageRule, ...]
+    cefr_title: Annotated[Text, Doc("heading of the Norwegian original of the CEFR descriptions (glossary.yaml)")]
+    cefr_intro: Text
     translations: tuple[CefrTranslation, ...] = ()
     loc: Loc = located()
 

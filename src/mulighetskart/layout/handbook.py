@@ -209,6 +209,10 @@ class PersonaPage:
     intro: str
     phases: tuple[PhasePage, ...]
 
+    @property
+    def route_anchor(self) -> str:  # the page of the route map
+        return f"{self.anchor}-rute"
+
 
 @dataclass(frozen=True)
 class TocEntry:

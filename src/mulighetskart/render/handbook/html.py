@@ -17,6 +17,7 @@ from ...errors import BuildError, Problem
 from ...layout.handbook import EditionStyle, Handbook, HandbookStyle, Labels, PageStyle, Part, book_parts
 from ...theme import Theme
 from .page_numbers import PageNumbers, page_digits
+from .slices import Slice, sliced_svgs
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,15 @@ def css_string(text: str) -> str:
 
 
 def handbook_html(hb: Handbook, edition: Edition, theme: Theme, style: HandbookStyle, env: jinja2.Environment,
-                  page_no: PageNumbers | None = None, parts: tuple[Part, ...] | None = None, linked: bool = True) -> str:
+                  page_no: PageNumbers | None = None, parts: tuple[Part, ...] | None = None, linked: bool = True,
+                  sliced: dict[str, tuple[Slice, ...]] | None = None) -> str:
     """The edition's HTML of `parts` (all by default), linking its CSS unless told not to.
     Without `page_no`, cross-references carry placeholders of the width their numbers will take."""
     try:
         return env.get_template(PAGE_TEMPLATE).render(
             hb=hb, edition=edition, label=Labels(theme, style), figures=FIGURES, generator=f"mulighetskart {__version__}",
             css_files=(SHARED_CSS, f"{edition.style.file}.css") if linked else (), parts=book_parts(hb) if parts is None else parts,
-            page_no=page_no or PageNumbers.placeholders(hb),
+            page_no=page_no or PageNumbers.placeholders(hb), slices=sliced or {},
         )
     except jinja2.TemplateError as exc:
         raise BuildError(f"handbook template {PAGE_TEMPLATE}: {exc}") from exc
@@ -142,6 +144,25 @@ def font_files(theme: Theme) -> dict[str, bytes]:
     return files
 
 
+# Room a timeline slice leaves on its page for the heading above the first one.
+SLICE_HEADROOM_MM = 20
+
+
+def sliced_timelines(hb: Handbook, style: HandbookStyle, figures: dict[str, str], layers: dict[str, tuple[str, ...]]):
+    """Each timeline cut into page-high slices at the text column's width (slices.py): the
+    slices by timeline, and the figures and librsvg's layers with the slices for the timelines."""
+    m = style.page.margins
+    width, height = page_size_mm(style.page.size)
+    column, room = width - m.inside - m.outside, height - m.top - m.bottom - SLICE_HEADROOM_MM
+    sliced, figures, layers = {}, dict(figures), dict(layers)
+    for persona in hb.personas:
+        name = persona.timeline.src
+        sliced[name], files = sliced_svgs(name, figures.pop(name), column, room)
+        del layers[name]
+        figures.update(files)
+        layers.update({src: (svg,) for src, svg in files.items()})
+    return sliced, figures, layers
+
 
 @dataclass(frozen=True)
 class Sources:
@@ -156,7 +177,8 @@ class Sources:
     figures: dict[str, str]  # SVG by file name under FIGURES/
 
 
-def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: Handbook, figures: dict[str, str]) -> Sources:
+def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: Handbook, figures: dict[str, str],
+                     sliced: dict[str, tuple[Slice, ...]]) -> Sources:
     html_env, css_env = template_env(theme, style)
     files: dict[str, str | bytes] = {f"{FONTS}/{name}": data for name, data in font_files(theme).items()}
     files.update({f"{FIGURES}/{name}": svg for name, svg in sorted(figures.items())})
@@ -166,8 +188,8 @@ def handbook_sources(content: Content, theme: Theme, style: HandbookStyle, hb: H
     for ed in editions(style):
         files[f"{ed.style.file}.css"] = edition_css(hb, ed, theme, css_env)
     parts = book_parts(hb)
-    html = lambda ed, page_no: handbook_html(hb, ed, theme, style, html_env, page_no, parts)  # noqa: E731
-    part_html = lambda ed, part, page_no: handbook_html(hb, ed, theme, style, html_env, page_no, (part,), linked=False)  # noqa: E731
+    html = lambda ed, page_no: handbook_html(hb, ed, theme, style, html_env, page_no, parts, sliced=sliced)  # noqa: E731
+    part_html = lambda ed, part, page_no: handbook_html(hb, ed, theme, style, html_env, page_no, (part,), linked=False, sliced=sliced)  # noqa: E731
     return Sources(files, html, parts, part_html, page_digits(hb), figures)
 
 

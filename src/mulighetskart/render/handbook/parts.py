@@ -119,13 +119,22 @@ def fit_part(html: str, setup: Setup, start: int, fit: CopyFit | None) -> tuple[
     page is nearly empty is laid out a step tighter at a time, and the first step that fills
     or removes that page is kept (none that does: as it was)."""
     doc = layout_part(html, setup, start)
-    if fit is None or len(doc.pages) < 2 or not _sparse(doc.pages[-1], fit):
+    last = _last_text_page(doc)
+    if fit is None or len(doc.pages) < 2 or last is None or not _sparse(last, fit):
         return doc, 0
     for step in range(1, fit.steps + 1):
         tighter = layout_part(fitted(html, step), setup, start)
-        if len(tighter.pages) < len(doc.pages) or not _sparse(tighter.pages[-1], fit):
+        last = _last_text_page(tighter)
+        if len(tighter.pages) < len(doc.pages) or last is None or not _sparse(last, fit):
             return tighter, step
     return doc, 0
+
+
+def _last_text_page(doc):
+    """The part's last page of text: a fold-out (a page of another size than the part's first,
+    as a persona's route map) and its back, and the blank page before it, do not count."""
+    size = (doc.pages[0].width, doc.pages[0].height)
+    return next((page for page in reversed(doc.pages) if (page.width, page.height) == size and page_fill(page) != (0, 0.0)), None)
 
 
 def _sparse(page, fit: CopyFit) -> bool:

@@ -26,7 +26,7 @@ from ...publish import Writer
 from ...target import Job, Target
 from ...theme import Theme
 from .figures import draw_figures, figure_pdfs, handbook_fetcher, placeholders
-from .html import Sources, editions, handbook_sources, spoken_page_ref, style_problems
+from .html import Sources, editions, handbook_sources, sliced_timelines, spoken_page_ref, style_problems
 from .parts import PartWriter, numbered_book, part_setup
 from .pdf import joined_books, joined_pdf, pdf_identifier
 from .print_ready import PrintColour, condition_problems, print_colour
@@ -61,8 +61,8 @@ def run(job: Job, out: Writer) -> None:
     style: HandbookStyle = job.theme.section("handbook")
     check_font_subsetter()
     hb = plan_handbook(job.content, job.theme, style, job.date)
-    figures, layers = draw_figures(job.content, job.theme, hb, job.memo)
-    sources = handbook_sources(job.content, job.theme, style, hb, figures)
+    sliced, figures, layers = sliced_timelines(hb, style, *draw_figures(job.content, job.theme, hb, job.memo))
+    sources = handbook_sources(job.content, job.theme, style, hb, figures, sliced)
     for rel, data in sources.files.items():
         out.write(rel, data)
     colour = print_colour(job.theme, style)
