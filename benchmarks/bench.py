@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -66,7 +67,29 @@ map_svg(content, theme)
 print(json.dumps({"offers": len(content.offers), "seconds": round(time.perf_counter() - t, 3)}))
 """
 TARGETS = ("map", "journeys", "handbook", "fragments")
+# The map keeps its paper (it never grows past it), so larger content is drawn on a larger
+# sheet, as an editor would set it: 3× fits A2 and 10× fits A0 with text at 6 pt or more.
+PAPERS = ((1, "A3"), (3, "A2"), (6, "A1"))
 MAP_LIMIT_S = {1: 1, 10: 10}  # layout + render of the map by content size
+
+
+def paper_for(factor: int) -> str:
+    return next((paper for most, paper in PAPERS if factor <= most), "A0")
+
+
+def bench_layouts(work: Path, factor: int) -> Path:
+    """The shipped layouts (and the fonts beside them) with the map on the paper `factor`× content needs."""
+    if factor == 1:
+        return ROOT / "layouts"
+    layouts = work / f"layouts-{factor}x" / "layouts"
+    shutil.copytree(ROOT / "layouts", layouts, dirs_exist_ok=True)
+    shutil.copytree(ROOT / "fonts", layouts.parent / "fonts", dirs_exist_ok=True)
+    theme = layouts / "theme.yaml"
+    text, found = re.subn(r"^(    paper: )A3\b", rf"\g<1>{paper_for(factor)}", theme.read_text(encoding="utf-8"), count=1, flags=re.M)
+    if not found:
+        raise SystemExit(f"bench: no `paper: A3` in {theme}")
+    theme.write_text(text, encoding="utf-8")
+    return layouts
 
 
 def measure(cmd: list[str]) -> dict:
@@ -74,10 +97,11 @@ def measure(cmd: list[str]) -> dict:
     return json.loads(run.stdout)
 
 
-def build_cmd(content: Path, out: Path, *extra: str) -> list[str]:
+def build_cmd(content: Path, out: Path, *extra: str, layouts: Path = ROOT / "layouts") -> list[str]:
     """A build with its own cache beside its output: what earlier runs kept cannot help it."""
     cache = out.parent / f"{out.name}-cache"
-    return [sys.executable, "-m", "mulighetskart", "build", "--content", str(content), "--out", str(out), "--cache", str(cache), "-q", *extra]
+    return [sys.executable, "-m", "mulighetskart", "build", "--content", str(content), "--layouts", str(layouts), "--out", str(out),
+            "--cache", str(cache), "-q", *extra]
 
 
 # One offer edited two ways: its text (what communications do most), which the target is
@@ -100,14 +124,15 @@ def edit_one_offer(content: Path, how: str) -> None:
 
 def bench_size(factor: int, work: Path, runs: int) -> dict:
     content = scale(ROOT / "content", work / f"content-{factor}x", factor)
+    layouts = bench_layouts(work, factor)
     out = work / f"out-{factor}x"
-    fulls = [full_build(content, out) for _ in range(runs)]
+    fulls = [full_build(content, out, layouts) for _ in range(runs)]
     full, timings = min(fulls, key=lambda run: run[0]["seconds"])
-    noop = measure(build_cmd(content, out))
+    noop = measure(build_cmd(content, out, layouts=layouts))
     edit_one_offer(content, "text")
-    edit = measure(build_cmd(content, out))
+    edit = measure(build_cmd(content, out, layouts=layouts))
     edit_one_offer(content, "title")
-    title_edit = measure(build_cmd(content, out))
+    title_edit = measure(build_cmd(content, out, layouts=layouts))
     # the floor is what the 1× build is held to; at larger sizes it would only cost minutes
     floor = None
     if factor == 1:
@@ -115,6 +140,7 @@ def bench_size(factor: int, work: Path, runs: int) -> dict:
     return {
         "factor": factor,
         "offers": len(list((content / "offers").glob("*.yaml"))),
+        "map_paper": paper_for(factor),
         "full_build_s": round(full["seconds"], 2),
         "full_build_runs_s": [round(run["seconds"], 2) for run, _ in fulls],
         "noop_build_s": round(noop["seconds"], 2),
@@ -126,9 +152,9 @@ def bench_size(factor: int, work: Path, runs: int) -> dict:
     }
 
 
-def full_build(content: Path, out: Path) -> tuple[dict, dict]:
+def full_build(content: Path, out: Path, layouts: Path) -> tuple[dict, dict]:
     """A clean build's measure and its per-target timings."""
-    run = measure(build_cmd(content, out, "--clean"))
+    run = measure(build_cmd(content, out, "--clean", layouts=layouts))
     return run, json.loads((out / "build-report.json").read_text())["timings"]
 
 
@@ -145,8 +171,9 @@ def targets_alone(work: Path) -> dict[str, dict]:
 
 def map_alone(work: Path, factor: int) -> dict:
     content = ROOT / "content" if factor == 1 else scale(ROOT / "content", work / f"map-content-{factor}x", factor)
-    run = subprocess.run([sys.executable, "-c", MAP_ALONE, str(content), str(ROOT / "layouts")], capture_output=True, text=True, check=True)
-    return {"factor": factor, **json.loads(run.stdout)}
+    layouts = bench_layouts(work, factor)
+    run = subprocess.run([sys.executable, "-c", MAP_ALONE, str(content), str(layouts)], capture_output=True, text=True, check=True)
+    return {"factor": factor, "paper": paper_for(factor), **json.loads(run.stdout)}
 
 
 def verdict(sizes: dict[int, dict]) -> dict[str, bool]:

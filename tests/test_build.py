@@ -138,6 +138,20 @@ def test_theme_mistakes_in_two_targets_are_reported_in_one_run(tmp_path, map_mis
     assert not out.exists()
 
 
+def test_layouts_copied_without_their_fonts_name_every_missing_file(tmp_path):
+    """A municipality copies layouts/ elsewhere and forgets fonts/ (theme.yaml's `dir: ../fonts`):
+    each missing file is located in theme.yaml, exit 1, no traceback from a target measuring
+    text with a font that is not there."""
+    layouts = tmp_path / "layouts"
+    shutil.copytree(LAYOUTS, layouts)
+    run = subprocess.run([sys.executable, "-m", "mulighetskart", "build", "--content", str(FIXTURE_CONTENT), "--layouts", str(layouts),
+                          "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache")], capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr
+    assert re.search(r"theme\.yaml:\d+:\d+: error: font file not found: .*NotoSans-Regular\.ttf", run.stderr), run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_target_warning_is_printed_and_fails_only_a_strict_build(tmp_path, monkeypatch):
     """Targets can warn from their check (before anything renders): the build reports the
     warning and carries on; --strict makes it an error and writes nothing."""

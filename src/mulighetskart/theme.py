@@ -147,7 +147,8 @@ def read_theme(layouts: Path, styles: dict[str, type], colour_tokens: set[str] =
             sections[name] = value
     if top is INVALID:
         return None, out.problems
-    _check_top(top, layouts, colour_tokens, out)
+    if not _check_top(top, layouts, colour_tokens, out):
+        return None, out.problems  # without its fonts no target can measure a word
     screen = {token: value.screen for token, value in top.colours.items()}
     return Theme(layouts.resolve(), screen, top.fonts, top.labels, sections, top.colours, language or top.language, top.hyphenation), out.problems
 
@@ -184,11 +185,12 @@ def _laid_over(base, over, path: str, out: Collector):
     return merged
 
 
-def _check_top(top: ThemeFile, layouts: Path, tokens: set[str], out: Collector) -> None:
+def _check_top(top: ThemeFile, layouts: Path, tokens: set[str], out: Collector) -> bool:
+    """Reports missing fonts and undefined colours; False when a font file is missing."""
     named = [(top.fonts, style) for style in STYLES] + [(s, style) for s in top.fonts.scripts for style in ("regular", "bold")]
-    for owner, style in named:
-        f = layouts / top.fonts.dir / getattr(owner, style)
-        if not f.is_file():
-            out.error(owner.loc.of(style), f"font file not found: {f}", "fonts live in fonts/ at the top of the project")
+    missing = [(owner, style, f) for owner, style in named if not (f := layouts / top.fonts.dir / getattr(owner, style)).is_file()]
+    for owner, style, f in missing:
+        out.error(owner.loc.of(style), f"font file not found: {f}", "fonts live in fonts/ at the top of the project")
     for token in sorted(tokens - set(top.colours)):
         out.error(top.loc.of("colours"), f"colour token '{token}' used in content is not defined here")
+    return not missing

@@ -119,7 +119,7 @@ class MapStyle:
     """targets.map in layouts/theme.yaml."""
 
     arrangement: Literal["lanes", "columns"]
-    paper: Annotated[Literal["A3", "A2", "A1"], Doc("the sheet; the layout adapts inside it or the build says which paper it needs")]
+    paper: Annotated[Literal["A3", "A2", "A1", "A0"], Doc("the sheet; the layout adapts inside it or the build says which paper it needs")]
     embed_fonts: bool
     png_width: int
     margin: Mm
