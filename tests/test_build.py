@@ -152,6 +152,32 @@ def test_layouts_copied_without_their_fonts_name_every_missing_file(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def edit(path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_an_edit_of_an_offers_prose_keeps_the_drawings_but_a_new_map_text_draws_them_again(tmp_path):
+    """Communications edit offers' texts most: the drawings never print them, so they are
+    kept, and what is kept equals a clean build. The map text is drawn: drawn again."""
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURE_CONTENT, content)
+    amo = content / "offers" / "amo.yaml"
+    options = {"only": ("map", "journeys"), "cache": tmp_path / "cache"}
+    build(BuildOptions(content, LAYOUTS, tmp_path / "out", **options))
+
+    edit(amo, "en **testtekst** for", "en ny **tekst** for")  # letters the guide has: the font subsets stay
+    kept = build(BuildOptions(content, LAYOUTS, tmp_path / "out", **options))
+    assert "journeys" in kept.reused
+    clean = build(BuildOptions(content, LAYOUTS, tmp_path / "clean", clean=True, **options))
+    assert snapshot(tmp_path / "out" / "journeys") == snapshot(tmp_path / "clean" / "journeys")
+
+    edit(amo, "map_text: Kartets korte tekst", "map_text: Kartets nye tekst")
+    assert "journeys" not in build(BuildOptions(content, LAYOUTS, tmp_path / "out", **options)).reused
+    assert clean.reused == ()
+
+
 def test_a_target_warning_is_printed_and_fails_only_a_strict_build(tmp_path, monkeypatch):
     """Targets can warn from their check (before anything renders): the build reports the
     warning and carries on; --strict makes it an error and writes nothing."""

@@ -391,8 +391,11 @@ def test_an_offer_edit_lays_out_its_own_part_only_and_gives_the_book_a_clean_bui
     offer = content / "offers" / "kartlegging.yaml"
     offer.write_text(offer.read_text(encoding="utf-8").replace("- andre punkt", "- andre punkt, nå endret"), encoding="utf-8")
     layouts_counted.clear()
+    drawn, draw = [], hb_figures._draw_figures
+    monkeypatch.setattr(hb_figures, "_draw_figures", lambda *args: drawn.append(args) or draw(*args))
     build(options)
     assert len(layouts_counted) == 1 and 'id="tilbud-kartlegging"' in layouts_counted[0]
+    assert drawn == []  # the prose is in no figure: none is drawn again
     monkeypatch.setattr(hb_parts, "KEEP_PAGES", 10)  # few layouts kept waiting for their numbers: those parts are laid out again to be written
     monkeypatch.setattr(hb_parts, "WRITE_PAGES", 5)  # and the parts written a few at a time
     build(dataclasses.replace(options, out=tmp_path / "clean", clean=True))

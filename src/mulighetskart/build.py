@@ -63,7 +63,7 @@ def build(opts: BuildOptions) -> BuildResult:
     warnings = (*loaded.warnings, *check_targets(targets, loaded.content, theme, problems, opts.strict))
     date = build_date(loaded.content)
     fonts = theme.font_path().parent
-    keys = {t.name: cache_key(t.name, loaded.content, date, (Path(opts.layouts), fonts, Path(__file__).parent)) for t in targets}
+    keys = {t.name: cache_key(t, loaded.content, date, (Path(opts.layouts), fonts, Path(__file__).parent)) for t in targets}
     previous = read_report(opts.out)
     same = {t.name for t in targets if not opts.clean and previous.get("cache", {}).get(t.name) == keys[t.name]}  # --clean trusts nothing kept
     reused = tuple(t.name for t in targets if t.name in same and t.cacheable and (opts.out / t.name).is_dir())
@@ -149,10 +149,11 @@ def _previous_folder(out: Path, name: str) -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def cache_key(name: str, content: Content, date: dt.date, folders: tuple[Path, ...]) -> str:
-    """What a target's output depends on: content, date, and the files in `folders`
-    (looks, fonts, the code)."""
-    digest = hashlib.sha256(f"{name}\0{content.inputs_sha256}\0{date.isoformat()}\0{__version__}".encode())
+def cache_key(target: Target, content: Content, date: dt.date, folders: tuple[Path, ...]) -> str:
+    """What a target's output depends on: the content it reads, the date, and the files in
+    `folders` (looks, fonts, the code)."""
+    read = target.reads(content) if target.reads else content.inputs_sha256
+    digest = hashlib.sha256(f"{target.name}\0{read}\0{date.isoformat()}\0{__version__}".encode())
     for folder in folders:
         hash_tree(digest, folder)
     return digest.hexdigest()

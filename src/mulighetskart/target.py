@@ -62,6 +62,9 @@ class Target:
     # Problems in its theme section or in what the content asks of it, found before anything
     # is rendered (errors and warnings: Problem.severity).
     check: Callable[[Content, Theme], list[Problem]] = no_problems
+    # A digest of the part of the content its output depends on (content/fingerprint.py),
+    # for the build's cache key; None: all of it.
+    reads: Callable[[Content], str] | None = None
 
 
 def load_target(name: str) -> Target:

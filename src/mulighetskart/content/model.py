@@ -186,6 +186,10 @@ class Offer:
         return self.map_text or self.summary
 
 
+# An offer's prose, which only the handbook and the CMS fragments print (not the drawings).
+OFFER_PROSE = ("body", "links", "sources", "target_group", "rights", "rights_note", "duration", "legal_basis", "language")
+
+
 @dataclass(frozen=True)
 class Background:
     education: Text

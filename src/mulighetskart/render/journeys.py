@@ -38,7 +38,8 @@ from PIL import Image
 
 from ..content.convert import suggest
 from ..content.fields import COLOUR, Doc, Loc, MinLen, located
-from ..content.model import Content, Persona
+from ..content.fingerprint import reading_all_but
+from ..content.model import OFFER_PROSE, Content, Offer, Persona
 from ..errors import BuildError, ContentError, MissingToolError, Problem
 from ..fontconfig import fonts_key, write_fontconfig
 from ..layout.geometry import Rect
@@ -207,7 +208,8 @@ def check(content: Content, theme: Theme) -> list[Problem]:
     return []  # the map's check covers the map the routes are drawn on (`uses`)
 
 
-TARGET = Target(name="journeys", style=JourneysStyle, run=run, uses=("map",))
+# The drawings print an offer's map title and text, never its prose for the handbook and CMS.
+TARGET = Target(name="journeys", style=JourneysStyle, run=run, uses=("map",), reads=reading_all_but(Offer, OFFER_PROSE))
 
 
 def journeys_style(theme: Theme) -> JourneysStyle:

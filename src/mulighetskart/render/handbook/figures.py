@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 from dataclasses import dataclass, replace
 from functools import cache, partial
 from pathlib import Path
 
-from ...content.model import Content
+from ...content.fingerprint import fingerprint
+from ...content.model import OFFER_PROSE, Content, Offer
 from ...errors import BuildError
 from ...fontconfig import fonts_key
 from ...layout.handbook import Handbook, persona_anchor
@@ -34,7 +36,16 @@ def draw_figures(content: Content, theme: Theme, hb: Handbook, memo: Memo = NO_M
     """SVG files by name, drawn by the map and journeys targets through their contracts, and
     the layers librsvg draws each as (a route map: the map, the same in every one, and the
     route over it). Without embedded font subsets: librsvg draws them with the shipped fonts
-    through fontconfig, and WeasyPrint (the kept HTML) with the handbook's @font-face fonts."""
+    through fontconfig, and WeasyPrint (the kept HTML) with the handbook's @font-face fonts.
+
+    Kept in `memo` by what the drawings read: an edit of an offer's prose draws nothing again."""
+    names = [hb.map.src, *((page.anchor, page.timeline.src, page.route.src) for page in hb.personas)]
+    key = (fingerprint(content, Offer, frozenset(OFFER_PROSE)), fingerprint(theme), json.dumps(names), fonts_key([theme.font_path("regular").parent]))
+    drawn = json.loads(memo.get("handbook-figures", lambda: json.dumps(_draw_figures(content, theme, hb, memo)).encode("utf-8"), *key))
+    return drawn[0], {name: tuple(layers) for name, layers in drawn[1].items()}
+
+
+def _draw_figures(content: Content, theme: Theme, hb: Handbook, memo: Memo = NO_MEMO) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     theme = replace(theme, sections={**theme.sections, "map": replace(theme.section("map"), embed_fonts=False)})
     persona_ids = {persona_anchor(p.id): p.id for p in content.personas}
     figures = {hb.map.src: map_svg(content, theme, memo=memo)}
