@@ -122,6 +122,17 @@ def test_an_edition_offer_with_a_national_id_is_a_located_duplicate(edition):
     assert result.exit_code == 1 and not errors_at(result, "content/offers/tolk.yaml")
 
 
+def test_a_character_no_font_draws_in_the_overlay_is_a_warning_at_its_place(edition, tmp_path):
+    local = edition / "offers" / "jobbverksted-eksempelvik.yaml"
+    text = local.read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title: "))
+    local.write_text(text.replace(title, title + " 🎓", 1), encoding="utf-8")
+    result = build(BuildOptions(content=SHIPPED_CONTENT, layouts=ROOT / "layouts", out=tmp_path / "out", only=("map",),
+                                cache=tmp_path / "cache", edition=edition))
+    [warning] = [w for w in result.warnings if "no shipped font" in w.message]
+    assert (warning.pos.path, warning.pos.line, warning.pos.col) == (str(local), line_of(local, title), len(title) + 2)
+
+
 def test_the_edition_builds_into_its_own_folder_by_default(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["build", "-q", "--only", "map", "--content", str(SHIPPED_CONTENT), "--layouts", str(ROOT / "layouts"),

@@ -165,6 +165,30 @@ def test_an_element_over_a_page_break_is_one_and_parts_stay_apart(reader):
     assert [e for e in top if sum(1 for k in _below(e) if k.S == "/H1") > 1] == []  # one part, one chapter
 
 
+def _spoken_in(element, lang: str) -> list:
+    """(language, element) of every element, depth first: its own /Lang, or the one around it."""
+    found = []
+    for kid in kids(element):
+        if is_element(kid):
+            own = str(kid.get("/Lang", lang))
+            found += [(own, kid), *_spoken_in(kid, own)]
+    return found
+
+
+def test_each_handout_is_spoken_in_its_language_and_its_review_note_in_norwegian(reader):
+    """A screen reader picks its voice by /Lang: the Arabic handout in Arabic (read right to
+    left), the English one in English, the Norwegian note on their review status in Norwegian."""
+    spoken = [(lang, str(e.S), reader.text(e)) for lang, e in _spoken_in(reader.pdf.Root.StructTreeRoot.K[0], str(reader.pdf.Root.Lang))]
+    leaves = [(lang, text) for lang, tag, text in spoken if tag in {"/P", "/H1", "/H2", "/H3", "/LBody", "/TD", "/TH", "/Span"}]
+    arabic = [(lang, text) for lang, text in leaves if re.search("[\u0600-\u06ff]", text)]
+    assert arabic and {lang for lang, _ in arabic} == {"ar"}, arabic
+    assert any("A1" in text for _, text in arabic) and not any("1A" in text for _, text in arabic)  # a level's name keeps its order
+    assert ("en", "The levels") in [(lang, text.strip()) for lang, tag, text in spoken if tag == "/H1"]
+    notes = [lang for lang, tag, text in spoken if tag == "/P" and text.startswith("Utkast")]
+    assert notes and set(notes) == {"nb"}, notes
+    assert str(reader.pdf.Root.Lang) == "nb"
+
+
 def test_headings_do_not_skip_levels(reader):
     level, skips = 0, []
     for element in reader.elements():

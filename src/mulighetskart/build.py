@@ -59,7 +59,7 @@ def build(opts: BuildOptions) -> BuildResult:
     theme, problems = read_theme(opts.layouts, theme_styles(targets), colour_tokens={c.colour for c in loaded.content.categories},
                                  parsed=parsed_nodes(opts.cache / "content", opts.clean), language=loaded.content.guide.language)
     if theme is not None:  # characters no shipped font can draw would print as empty boxes
-        problems = [*problems, *undrawable(opts.content, drawable(f for f in theme.font_files() if f.is_file()))]
+        problems = [*problems, *undrawable(opts.content, drawable(f for f in theme.font_files() if f.is_file()), opts.edition)]
     warnings = (*loaded.warnings, *check_targets(targets, loaded.content, theme, problems, opts.strict))
     date = build_date(loaded.content)
     fonts = theme.font_path().parent

@@ -25,11 +25,19 @@ def drawable(font_files: Iterable[Path]) -> frozenset[int]:
     return frozenset(points)
 
 
-def undrawable(content: Path, can_draw: frozenset[int]) -> list[Problem]:
-    """A warning at the first place of each character in each content file that no font has."""
+def undrawable(content: Path, can_draw: frozenset[int], edition: Path | None = None) -> list[Problem]:
+    """A warning at the first place of each character in each content file (and each file of
+    a local edition laid over it) that no font has."""
     problems = []
-    for path in sorted(Path(content).rglob("*.yaml")):
-        if any(part.startswith(".") for part in path.relative_to(content).parts):
+    for folder in (content, *([edition] if edition else [])):
+        problems += _in_folder(Path(folder), can_draw)
+    return problems
+
+
+def _in_folder(folder: Path, can_draw: frozenset[int]) -> list[Problem]:
+    problems = []
+    for path in sorted(folder.rglob("*.yaml")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
         try:
             text = path.read_text(encoding="utf-8")

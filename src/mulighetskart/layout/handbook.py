@@ -573,7 +573,9 @@ def source_refs(content: Content, lb: Labels, refs) -> tuple[Ref, ...]:
 
 
 def citation(s) -> str:
-    return ". ".join(x for x in (f"{s.author} ({s.year})", s.title, s.publisher) if x) + "."
+    parts = [x for x in (f"{s.author} ({s.year})", s.title, s.publisher) if x]
+    # a title that ends with its own mark ("Hva virker – for hvem?") takes no full stop after it
+    return "".join(p + ("" if p[-1] in ".?!" else ".") + " " for p in parts).rstrip()
 
 
 def offer_index(content: Content) -> tuple[tuple[str, tuple[Ref, ...]], ...]:

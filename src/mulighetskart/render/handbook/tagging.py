@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import pikepdf
 
-from .reading import Reading, word
+from .reading import Reading, letters, word
 
 HYPHEN = "\u2010"  # what WeasyPrint inserts where it hyphenates (the source writes U+002D)
 LEADER = " .\u2007\u00a0"  # dot leaders and the figure spaces that pad a page number
@@ -68,6 +68,7 @@ def mend_tagged_pdf(pdf: pikepdf.Pdf, reading: Reading, starts: frozenset[int] =
     _set_actual_text(mending, document, reading)
     _set_link_contents(mending, document)
     _set_header_scopes(document)
+    _set_languages(mending, document, reading.languages)
     _rebuild_parent_tree(mending, document)
 
 
@@ -96,12 +97,19 @@ def _elements(element) -> Iterator:
 def _content(mending: Mending, element) -> Iterator[tuple[object, int, tuple[int, int]]]:
     """(owner, index in its /K, (page, MCID)) for the marked content under `element`, in order."""
     for i, kid in enumerate(_kids(element)):
-        if isinstance(kid, int) or (isinstance(kid, pikepdf.Object) and not isinstance(kid, pikepdf.Dictionary)):
-            yield element, i, (mending.page_index[element.Pg.objgen], int(kid))
-        elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
-            yield element, i, (mending.page_index[kid.Pg.objgen], int(kid.MCID))
-        elif _is_element(kid):
+        if _is_element(kid):
             yield from _content(mending, kid)
+        elif (key := _marked(mending, element, kid)) is not None:
+            yield element, i, key
+
+
+def _marked(mending: Mending, element, kid) -> tuple[int, int] | None:
+    """(page, MCID) of a kid that is marked content (an MCID or a marked-content reference)."""
+    if isinstance(kid, int) or (isinstance(kid, pikepdf.Object) and not isinstance(kid, pikepdf.Dictionary)):
+        return mending.page_index[element.Pg.objgen], int(kid)
+    if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
+        return mending.page_index[kid.Pg.objgen], int(kid.MCID)
+    return None
 
 
 def _move_kids(pdf: pikepdf.Pdf, source, target) -> None:
@@ -290,8 +298,14 @@ def _set_actual_text(mending: Mending, document, reading: Reading) -> None:
 
 def _logical(shown: str) -> str:
     """A piece in reading order: right-to-left text (Arabic, Persian) is shown, and so stored,
-    in visual order, last letter first."""
-    return shown[::-1] if _rtl(shown) else shown
+    in visual order, last letter first; a number or a Latin word inside it ("A1") is shown
+    left to right, so it turns back once the piece is turned."""
+    return LTR_RUN.sub(lambda run: run.group()[::-1], shown[::-1]) if _rtl(shown) else shown
+
+
+# Left-to-right text inside a right-to-left line: Latin words and numbers, with the spaces
+# and marks between them ("A1", "Kari Nordmann", "2021-05-02").
+LTR_RUN = re.compile(r"[0-9A-Za-z\u00c0-\u024f\u0660-\u0669\u06f0-\u06f9](?:[0-9A-Za-z\u00c0-\u024f\u0660-\u0669\u06f0-\u06f9 .,:/\-]*[0-9A-Za-z\u00c0-\u024f\u0660-\u0669\u06f0-\u06f9])?")
 
 
 def _rtl(text: str) -> bool:
@@ -360,6 +374,41 @@ def _set_header_scopes(document) -> None:
             attributes = cell.get("/A", pikepdf.Dictionary(O=pikepdf.Name.Table))
             attributes.Scope = pikepdf.Name(scope)
             cell.A = attributes
+
+
+# --------------------------------------------------------------------------- languages
+
+
+def _set_languages(mending: Mending, document, languages: tuple[tuple[str, str], ...]) -> None:
+    """/Lang on the element holding each passage in another language (a handout in Arabic,
+    its review note in Norwegian inside it), so a screen reader speaks it with the right voice.
+    An element is known by its letters in any order: the pieces of right-to-left text are in
+    visual order. Passages are found in source order, each after the one before."""
+    if not languages:
+        return
+    found: list[tuple[object, str]] = []
+    _letters_below(mending, document, found)
+    at = 0
+    for lang, wanted in languages:
+        ordered = sorted(wanted)
+        match = next((i for i in range(at, len(found)) if len(found[i][1]) == len(wanted) and sorted(found[i][1]) == ordered), None)
+        if match is not None:
+            found[match][0].Lang = pikepdf.String(lang)
+            at = match + 1
+
+
+def _letters_below(mending: Mending, element, found: list[tuple[object, str]]) -> str:
+    """The letters under `element`; each element below it is appended to `found` (depth first) with its own."""
+    own = []
+    for kid in _kids(element):
+        if _is_element(kid):
+            slot = len(found)
+            found.append((kid, ""))
+            found[slot] = (kid, _letters_below(mending, kid, found))
+            own.append(found[slot][1])
+        elif (key := _marked(mending, element, kid)) is not None and key in mending.pieces:
+            own.append(letters(mending.pieces[key].text))
+    return "".join(own)
 
 
 # --------------------------------------------------------------------------- page content

@@ -30,7 +30,7 @@ from .html import Sources, editions, handbook_sources, sliced_timelines, spoken_
 from .parts import PartWriter, numbered_book, part_setup
 from .pdf import joined_books, joined_pdf, pdf_identifier
 from .print_ready import PrintColour, condition_problems, print_colour
-from .reading import Reading, source_words
+from .reading import Reading, source_languages, source_words
 from .weasy import check_font_subsetter
 
 
@@ -51,7 +51,8 @@ def render_editions(sources: Sources, layers: dict[str, tuple[str, ...]], style:
         parts = writer.in_order(len(book.parts))
         html = {f"{ed.style.file}.html": sources.html(ed, page_no) for ed in (print_ed, screen_ed)}
         ident = pdf_identifier(*(v if isinstance(v, str) else hashlib.sha256(v).hexdigest() for _, v in sorted({**sources.files, **html}.items())))
-        reading = Reading(spoken_page_ref(style), source_words(html[f"{screen_ed.style.file}.html"]))
+        screen_html = html[f"{screen_ed.style.file}.html"]
+        reading = Reading(spoken_page_ref(style), source_words(screen_html), source_languages(screen_html))
         finish = partial(joined_pdf, identifier=ident, holders=holders, drawn=drawn.result(), reading=reading)
     pdfs = joined_books({ed.name: (parts[ed.name], ed, colour if ed.style.output_intent == "cmyk" else None) for ed in eds}, finish)
     return html | {f"{ed.style.file}.pdf": pdfs[ed.name] for ed in (print_ed, screen_ed)}
