@@ -68,7 +68,8 @@ print(json.dumps({"offers": len(content.offers), "seconds": round(time.perf_coun
 """
 TARGETS = ("map", "journeys", "handbook", "fragments")
 # The map keeps its paper (it never grows past it), so larger content is drawn on a larger
-# sheet, as an editor would set it: 3× fits A2 and 10× fits A0 with text at 6 pt or more.
+# sheet, as an editor would set it: 3× fits A2 and 10× fits A0 with text at 6 pt or more,
+# and the handbook's map pages take the same size (the handbook checks the text still reads).
 PAPERS = ((1, "A3"), (3, "A2"), (6, "A1"))
 MAP_LIMIT_S = {1: 1, 10: 10}  # layout + render of the map by content size
 
@@ -78,16 +79,18 @@ def paper_for(factor: int) -> str:
 
 
 def bench_layouts(work: Path, factor: int) -> Path:
-    """The shipped layouts (and the fonts beside them) with the map on the paper `factor`× content needs."""
+    """The shipped layouts (and the fonts beside them) with the map, and the handbook's map
+    pages, on the paper `factor`× content needs."""
     if factor == 1:
         return ROOT / "layouts"
     layouts = work / f"layouts-{factor}x" / "layouts"
     shutil.copytree(ROOT / "layouts", layouts, dirs_exist_ok=True)
     shutil.copytree(ROOT / "fonts", layouts.parent / "fonts", dirs_exist_ok=True)
     theme = layouts / "theme.yaml"
-    text, found = re.subn(r"^(    paper: )A3\b", rf"\g<1>{paper_for(factor)}", theme.read_text(encoding="utf-8"), count=1, flags=re.M)
-    if not found:
-        raise SystemExit(f"bench: no `paper: A3` in {theme}")
+    text, papers = re.subn(r"^(    paper: )A3\b", rf"\g<1>{paper_for(factor)}", theme.read_text(encoding="utf-8"), count=1, flags=re.M)
+    text, pages = re.subn(r"^(\s+map_page_size: )A3 landscape\b", rf"\g<1>{paper_for(factor)} landscape", text, flags=re.M)
+    if (papers, pages) != (1, 2):
+        raise SystemExit(f"bench: expected the map's `paper: A3` and two `map_page_size: A3 landscape` in {theme}")
     theme.write_text(text, encoding="utf-8")
     return layouts
 

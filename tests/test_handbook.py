@@ -536,6 +536,30 @@ def test_margins_inside_the_safe_zone_are_refused(style):
     assert any("safe zone" in p.message for p in hb_html.style_problems(narrow))
 
 
+def test_a_map_on_a_larger_paper_than_its_page_is_refused_where_the_page_is_set(tmp_path):
+    """A municipality sets the map to A2 but keeps the handbook's A3 fold-out: its text would
+    print at about 4.8 pt. Both editions' map_page_size are located; A2 pages mend it."""
+    from mulighetskart.layout.map import MapStyle
+
+    layouts = tmp_path / "layouts"
+    shutil.copytree(LAYOUTS, layouts)
+    shutil.copytree(LAYOUTS.parent / "fonts", tmp_path / "fonts")
+    theme_file = layouts / "theme.yaml"
+    text = theme_file.read_text(encoding="utf-8").replace("    paper: A3 ", "    paper: A2 ", 1)
+    theme_file.write_text(text, encoding="utf-8")
+
+    def problems():
+        theme = load_theme(layouts, {"handbook": hb_plan.HandbookStyle, "map": MapStyle})
+        return hb_html.map_page_problems(theme, theme.section("handbook"))
+
+    found = problems()
+    lines = [n for n, line in enumerate(text.splitlines(), 1) if "map_page_size: A3 landscape" in line]
+    assert [p.pos.line for p in found] == lines and len(lines) == 2
+    assert "prints at 68%" in found[0].message and "4.8 pt" in found[0].message and found[0].hint == "set map_page_size: A2 landscape"
+    theme_file.write_text(text.replace("map_page_size: A3 landscape", "map_page_size: A2 landscape"), encoding="utf-8")
+    assert problems() == []
+
+
 def test_crop_marks_are_a_theme_switch(fixture_content, hb_theme, style):
     plan = hb_plan.plan_handbook(fixture_content, hb_theme, style, build_date(fixture_content))
     _, css_env = hb_html.template_env(hb_theme, style)

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable
+from types import NoneType
 
 from .model import Content
 
@@ -26,7 +27,7 @@ def reading_all_but(cls: type, names: Iterable[str]) -> Callable[[Content], str]
     return lambda content: fingerprint(content, cls, leave_out)
 
 
-def fingerprint(value, cls: type = type(None), leave_out: frozenset[str] = frozenset()) -> str:
+def fingerprint(value, cls: type = NoneType, leave_out: frozenset[str] = frozenset()) -> str:
     """A digest of what `value` (frozen dataclasses, all the way down) says, without the fields
     `leave_out` of `cls`, whose characters count instead."""
     chars: set[str] = set()

@@ -15,6 +15,7 @@ from ... import __version__
 from ...content.model import Content
 from ...errors import BuildError, Problem
 from ...layout.handbook import EditionStyle, Handbook, HandbookStyle, Labels, PageStyle, Part, book_parts
+from ...layout.map import PAPERS
 from ...theme import Theme
 from .page_numbers import PageNumbers, page_digits
 from .slices import Slice, sliced_svgs
@@ -105,6 +106,31 @@ def style_problems(style: HandbookStyle) -> list[Problem]:
     return problems
 
 
+def map_page_problems(theme: Theme, style: HandbookStyle) -> list[Problem]:
+    """Each edition's map page must hold the map's paper at a scale that keeps its text at
+    `min_text` (a map on A2 shrunk onto an A3 page prints its 7 pt at 4.8 pt)."""
+    if "map" not in theme.sections:
+        return []  # the map's own section failed: its problem is reported already
+    mstyle = theme.section("map")
+    paper_w, paper_h = PAPERS[mstyle.paper]
+    smallest = min(v for name, v in vars(mstyle.sizes).items() if name != "loc")
+    problems = []
+    for name in ("print", "screen"):
+        ed = getattr(style.editions, name)
+        try:
+            area_w, area_h = edition(name, style).map_area_mm
+        except BuildError as e:
+            problems.append(Problem(ed.loc.of("map_page_size"), str(e).removeprefix("layouts/theme.yaml: ")))
+            continue
+        k = min(1.0, area_w / paper_w, area_h / paper_h)
+        if smallest * k < mstyle.min_text - 0.05:
+            problems.append(Problem(ed.loc.of("map_page_size"),
+                                    f"the map's {mstyle.paper} sheet prints at {k:.0%} on a '{ed.map_page_size}' page: its {smallest:g} pt "
+                                    f"text would be {smallest * k:.1f} pt, under min_text {mstyle.min_text:g} pt",
+                                    f"set map_page_size: {mstyle.paper} landscape"))
+    return problems
+
+
 def spoken_page_ref(style: HandbookStyle) -> str:
     """How the screen edition reads a page number out (labels.spoken_page_ref, e.g. ', side {page}')."""
     return style.labels.get("spoken_page_ref", "{page}")
@@ -120,7 +146,7 @@ def edition(name: Literal["print", "screen"], style: HandbookStyle) -> Edition:
     return Edition(name, ed, style.page, (width - 2 * ed.map_margin_mm, height - 2 * ed.map_margin_mm))
 
 
-ISO_A = {"A2": (420.0, 594.0), "A3": (297.0, 420.0), "A4": (210.0, 297.0), "A5": (148.0, 210.0)}
+ISO_A = {"A0": (841.0, 1189.0), "A1": (594.0, 841.0), "A2": (420.0, 594.0), "A3": (297.0, 420.0), "A4": (210.0, 297.0), "A5": (148.0, 210.0)}
 
 
 def page_size_mm(size: str) -> tuple[float, float]:

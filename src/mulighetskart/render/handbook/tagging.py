@@ -305,7 +305,8 @@ def _logical(shown: str) -> str:
 
 # Left-to-right text inside a right-to-left line: Latin words and numbers, with the spaces
 # and marks between them ("A1", "Kari Nordmann", "2021-05-02").
-LTR_RUN = re.compile(r"[0-9A-Za-z\u00c0-\u024f\u0660-\u0669\u06f0-\u06f9](?:[0-9A-Za-z\u00c0-\u024f\u0660-\u0669\u06f0-\u06f9 .,:/\-]*[0-9A-Za-z\u00c0-\u024f\u0660-\u0669\u06f0-\u06f9])?")
+_LTR = r"0-9A-Za-z\u00c0-\u024f\u0660-\u0669\u06f0-\u06f9"  # Latin letters, Western and Arabic-Indic digits
+LTR_RUN = re.compile(rf"[{_LTR}](?:[{_LTR} .,:/\-]*[{_LTR}])?")
 
 
 def _rtl(text: str) -> bool:

@@ -26,7 +26,7 @@ from ...publish import Writer
 from ...target import Job, Target
 from ...theme import Theme
 from .figures import draw_figures, figure_pdfs, handbook_fetcher, placeholders
-from .html import Sources, editions, handbook_sources, sliced_timelines, spoken_page_ref, style_problems
+from .html import Sources, editions, handbook_sources, map_page_problems, sliced_timelines, spoken_page_ref, style_problems
 from .parts import PartWriter, numbered_book, part_setup
 from .pdf import joined_books, joined_pdf, pdf_identifier
 from .print_ready import PrintColour, condition_problems, print_colour
@@ -73,7 +73,7 @@ def run(job: Job, out: Writer) -> None:
 
 def check(content: Content, theme: Theme) -> list[Problem]:
     style = theme.section("handbook")
-    return style_problems(style) + condition_problems(theme, style)
+    return style_problems(style) + map_page_problems(theme, style) + condition_problems(theme, style)
 
 
 TARGET = Target(name="handbook", style=HandbookStyle, run=run, uses=("map", "journeys"), check=check)
