@@ -123,7 +123,7 @@ def map_page_problems(theme: Theme, style: HandbookStyle) -> list[Problem]:
             problems.append(Problem(ed.loc.of("map_page_size"), str(e).removeprefix("layouts/theme.yaml: ")))
             continue
         k = min(1.0, area_w / paper_w, area_h / paper_h)
-        if smallest * k < mstyle.min_text - 0.05:
+        if smallest >= mstyle.min_text and smallest * k < mstyle.min_text - 0.05:  # a size under it is the map's own problem
             problems.append(Problem(ed.loc.of("map_page_size"),
                                     f"the map's {mstyle.paper} sheet prints at {k:.0%} on a '{ed.map_page_size}' page: its {smallest:g} pt "
                                     f"text would be {smallest * k:.1f} pt, under min_text {mstyle.min_text:g} pt",
