@@ -114,6 +114,7 @@ class RoutePlan:
     routes: tuple[Route, ...]
     stretches: tuple[Stretch, ...]
     crossings: int  # line crossings at stations that no order of the lines could avoid
+    gap: float  # between the centres of parallel lines: the one asked for, or less to fit `room`
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,10 @@ class Corridors:
     clearance: float
 
 
-def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], gap: float, corridors: Corridors | None = None) -> RoutePlan:
-    """Every journey as a route over the stations; shared stretches as parallel lines `gap` apart."""
+def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], gap: float, corridors: Corridors | None = None,
+                room: float | None = None) -> RoutePlan:
+    """Every journey as a route over the stations; shared stretches as parallel lines `gap` apart,
+    or closer where the widest bundle would not fit in `room`."""
     stops = {j.persona: journey_stops(j, stations) for j in journeys}
     order = [j.persona for j in journeys]
     if corridors is None:
@@ -136,10 +139,13 @@ def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], ga
     else:
         network, tracks = Network.of_tracks(order, corridor_tracks(order, stops, stations, corridors))
     orders = network.order_lines()
+    widest = max((len(v) for v in orders.values()), default=1)
+    if room is not None and widest * gap > room:
+        gap = room / widest
     routes = tuple(Route(p, stops[p], _route_path(network, orders, p, tracks[p], stops[p][0].at if stops[p] else (0.0, 0.0), gap))
                    for p in order)
     stretches = tuple(Stretch(e, tuple(orders[e]), _rounded(network.paths[e])) for e in sorted(network.lines))
-    return RoutePlan(routes, stretches, network.crossings(orders))
+    return RoutePlan(routes, stretches, network.crossings(orders), gap)
 
 
 def corridor_tracks(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], stations: Mapping[str, Station],
