@@ -371,6 +371,30 @@ def _rounded(points: Sequence[Point]) -> tuple[Point, ...]:
 
 
 @dataclass(frozen=True)
+class Meeting:
+    """Lines p and q at a station on the shared stretch `first`, and then on `second` as well,
+    or parting with p turning less far than q (`p_turns_less`)."""
+
+    station: str
+    p: str
+    q: str
+    first: tuple[str, str]
+    second: tuple[str, str] | None
+    p_turns_less: bool
+
+    def crosses(self, orders: Mapping[tuple[str, str], list[str]]) -> bool:
+        side = self._p_outward(orders, self.first)
+        if self.second is not None:
+            return side == self._p_outward(orders, self.second)
+        return self.p_turns_less != side
+
+    def _p_outward(self, orders: Mapping[tuple[str, str], list[str]], edge: tuple[str, str]) -> bool:
+        """Whether p's slot lies beyond q's along the normal of the direction leaving the station."""
+        line_order = orders[edge]
+        return (line_order.index(self.p) > line_order.index(self.q)) == (edge[0] == self.station)
+
+
+@dataclass(frozen=True)
 class Network:
     """Stations joined by stretches; which lines use each stretch and how they pass each station."""
 
@@ -443,22 +467,27 @@ class Network:
     def order_lines(self) -> dict[tuple[str, str], list[str]]:
         """Side-by-side order of the lines on every stretch, with few crossings at the stations."""
         orders = {e: sorted(ls, key=self.rank.__getitem__) for e, ls in self.lines.items()}
+        by_edge: dict[tuple[str, str], list[Meeting]] = defaultdict(list)
+        for meeting in self.meetings():
+            for edge in {meeting.first, meeting.second} - {None}:
+                by_edge[edge].append(meeting)
         for _ in range(MAX_PASSES):
             changed = False
             for edge in sorted(orders):
                 if len(orders[edge]) > 1:
-                    changed |= self._improve(orders, edge)
+                    changed |= self._improve(orders, edge, by_edge[edge])
             if not changed:
                 break
         return orders
 
-    def _improve(self, orders: dict[tuple[str, str], list[str]], edge: tuple[str, str]) -> bool:
-        """Best order of one stretch with the others fixed; True if it got strictly better."""
+    def _improve(self, orders: dict[tuple[str, str], list[str]], edge: tuple[str, str], meetings: Sequence[Meeting]) -> bool:
+        """Best order of one stretch with the others fixed; True if it got strictly better. Only
+        the meetings of two lines that both use the stretch change with its order."""
         current = orders[edge]
-        best, best_cost = current, self._local(orders, edge)
+        best, best_cost = current, sum(m.crosses(orders) for m in meetings)
         for candidate in self._candidates(current):
             orders[edge] = candidate
-            cost = self._local(orders, edge)
+            cost = sum(m.crosses(orders) for m in meetings)
             if cost < best_cost:
                 best, best_cost = candidate, cost
         orders[edge] = best
@@ -470,43 +499,31 @@ class Network:
             return (list(p) for p in itertools.permutations(current))
         return ([*current[:i], current[i + 1], current[i], *current[i + 2:]] for i in range(len(current) - 1))
 
-    def _local(self, orders: Mapping[tuple[str, str], list[str]], edge: tuple[str, str]) -> int:
-        return self.station_crossings(orders, edge[0]) + self.station_crossings(orders, edge[1])
-
     def crossings(self, orders: Mapping[tuple[str, str], list[str]]) -> int:
-        return sum(self.station_crossings(orders, s) for s in sorted(self.visits))
+        return sum(m.crosses(orders) for m in self.meetings())
 
-    def station_crossings(self, orders: Mapping[tuple[str, str], list[str]], station: str) -> int:
-        """Pairs of lines that cross at this station, given the orders of its stretches."""
-        here = self.visits.get(station, {})
-        return sum(1 for p, q in itertools.combinations(sorted(here), 2) if self._crosses(orders, station, p, q, here))
-
-    def _crosses(self, orders, station: str, p: str, q: str, here) -> bool:
-        """Whether lines p and q cross where they meet at `station`.
+    def meetings(self) -> tuple[Meeting, ...]:
+        """Every place two lines meet on a shared stretch, where their orders may make them cross.
 
         Slots are counted along the normal of the direction leaving the station. Two lines that
         arrive side by side and leave side by side must swap sides (they now face the other
-        way); two that part must each sit on the side of the turn it takes.
+        way); two that part must each sit on the side of the turn it takes. Lines that only
+        touch at a station, or where one ends, cannot cross there whatever the order.
         """
-        shared = sorted(set(here[p]) & set(here[q]))
-        if not shared:
-            return False  # they only touch at the station; no order changes that
-        first = shared[0]
-        side = self._outward(orders, station, first, p) - self._outward(orders, station, first, q)
-        if len(shared) == 2:
-            other = self._outward(orders, station, shared[1], p) - self._outward(orders, station, shared[1], q)
-            return (side > 0) == (other > 0)
-        exit_p = [e for e in here[p] if e != first]
-        exit_q = [e for e in here[q] if e != first]
-        if not exit_p or not exit_q:
-            return False  # one line ends here: it stops at the station, nothing to cross
-        return (self._turn(station, first, exit_p[0]) < self._turn(station, first, exit_q[0])) != (side > 0)
-
-    def _outward(self, orders, station: str, edge: tuple[str, str], persona: str) -> float:
-        """A line's slot on a stretch, counted along the normal of the direction leaving the station."""
-        line_order = orders[edge]
-        slot = line_order.index(persona) - (len(line_order) - 1) / 2
-        return slot if edge[0] == station else -slot
+        out = []
+        for station in sorted(self.visits):
+            here = self.visits[station]
+            for p, q in itertools.combinations(sorted(here), 2):
+                shared = sorted(set(here[p]) & set(here[q]))
+                if len(shared) == 2:
+                    out.append(Meeting(station, p, q, shared[0], shared[1], False))
+                    continue
+                exit_p = [e for e in here[p] if e != shared[0]] if shared else []
+                exit_q = [e for e in here[q] if e != shared[0]] if shared else []
+                if shared and exit_p and exit_q:
+                    turns = (self._turn(station, shared[0], exit_p[0]), self._turn(station, shared[0], exit_q[0]))
+                    out.append(Meeting(station, p, q, shared[0], None, turns[0] < turns[1]))
+        return tuple(out)
 
     def _turn(self, station: str, into: tuple[str, str], out: tuple[str, str]) -> tuple[float, float]:
         """Angle from the stretch a line arrives on to the one it leaves by (first piece, then chord)."""
