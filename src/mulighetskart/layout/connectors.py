@@ -3,6 +3,7 @@ geometry on rectangles and points (layout/map.py decides which connectors to dra
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 from bisect import bisect_left, bisect_right
@@ -104,15 +105,17 @@ class Grid:
     BEND = 6.0  # mm of detour a bend is worth
     WINDOW = 40.0  # mm around the two ends searched first (routes are local; big sheets stay fast)
 
-    def __init__(self, xs: list[float], ys: list[float], blocks: list[Rect], shared: float = SHARED_COST):
+    def __init__(self, xs: list[float], ys: list[float], blocks: list[Rect], shared: float = SHARED_COST, crossing: float = 0.0):
         self.xs, self.ys = xs, ys
-        self.shared = shared
-        self.used: dict[tuple[int, int, int, int], set[str]] = {}
+        self.shared, self.crossing = shared, crossing
+        self.used: dict[int, set[str]] = {}  # grid step (see _step) -> the targets of the routes along it
+        self.through: tuple[dict, dict] = ({}, {})  # grid point -> weight of the routes passing straight along x, along y
         self.h_blocked = self._blocked(ys, [(r.y, r.bottom, r.x, r.right) for r in blocks])
         self.v_blocked = self._blocked(xs, [(r.x, r.right, r.y, r.bottom) for r in blocks])
 
     @classmethod
-    def around(cls, obstacles: list[Rect], clearance: float, bounds: Rect, stubs: list[tuple[float, float]], shared: float = SHARED_COST) -> Grid:
+    def around(cls, obstacles: list[Rect], clearance: float, bounds: Rect, stubs: list[tuple[float, float]], shared: float = SHARED_COST,
+               crossing: float = 0.0) -> Grid:
         xs = {bounds.x + clearance, bounds.right - clearance, *(x for x, _ in stubs)}
         ys = {bounds.y + clearance, bounds.bottom - clearance, *(y for _, y in stubs)}
         for r in obstacles:
@@ -120,7 +123,7 @@ class Grid:
             ys.update((r.y - clearance, r.bottom + clearance))
         # grown a hair less than the clearance, so lines exactly `clearance` away stay open
         blocks = [r.grow(clearance - 1e-4) for r in obstacles]
-        return cls(_dedupe(xs), _dedupe(ys), blocks, shared)
+        return cls(_dedupe(xs), _dedupe(ys), blocks, shared, crossing)
 
     @staticmethod
     def _blocked(lines: list[float], spans: list[tuple[float, float, float, float]]) -> list[tuple[list[float], list[float]]]:
@@ -142,69 +145,98 @@ class Grid:
             merged.append((starts, ends))
         return merged
 
-    def search(self, start: tuple[float, float], goal: tuple[float, float], target: str = "") -> list[tuple[float, float]] | None:
+    def search(self, start: tuple[float, float], goal: tuple[float, float], target: str = "", weight: float = 1.0) -> list[tuple[float, float]] | None:
         """A route from start to goal; stretches used by routes to other targets cost extra, so
-        lines only share a gutter where they must (routes to one target may merge)."""
+        lines only share a gutter where they must (routes to one target may merge); with a
+        `crossing` cost, passing straight across a route costs that times its `weight`."""
         lo_x, hi_x = sorted((start[0], goal[0]))
         lo_y, hi_y = sorted((start[1], goal[1]))
         near = Rect(lo_x, lo_y, hi_x - lo_x, hi_y - lo_y).grow(self.WINDOW)
         path = self._search(start, goal, near, target) or self._search(start, goal, None, target)
         if path:
-            for a, b in itertools.pairwise(path):
-                self._mark(a, b, target)
+            self._mark(path, target, weight)
         return path
 
-    def _mark(self, a: tuple[float, float], b: tuple[float, float], target: str) -> None:
-        """Remember every grid step of the segment a-b as used by a route to `target`."""
-        i0, i1 = sorted((_index(self.xs, a[0]), _index(self.xs, b[0])))
-        j0, j1 = sorted((_index(self.ys, a[1]), _index(self.ys, b[1])))
-        steps = [(i, j0, i + 1, j0) for i in range(i0, i1)] if j0 == j1 else [(i0, j, i0, j + 1) for j in range(j0, j1)]
-        for step in steps:
-            self.used.setdefault(step, set()).add(target)
+    def _mark(self, path: list[tuple[float, float]], target: str, weight: float) -> None:
+        """Remember every grid step of the path as used by a route to `target`, and the grid
+        points it passes straight through (path holds every grid point it passes)."""
+        ny = len(self.ys)
+        nodes = [(_index(self.xs, x), _index(self.ys, y)) for x, y in path]
+        for (i0, j0), (i1, j1) in itertools.pairwise(nodes):
+            self.used.setdefault(_step(min(i0, i1), min(j0, j1), ny, i0 == i1), set()).add(target)
+        for (i0, j0), (i, j), (i1, j1) in zip(nodes, nodes[1:], nodes[2:], strict=False):
+            if j0 == j == j1 or i0 == i == i1:
+                along = self.through[0 if j0 == j else 1]
+                along[i * ny + j] = along.get(i * ny + j, 0.0) + weight
+
+    @functools.cached_property
+    def _open(self) -> tuple[list[bool], list[bool]]:
+        """Per grid step (numbered as _step does, along x then along y): whether no obstacle covers it."""
+        xs, ys, ny = self.xs, self.ys, len(self.ys)
+        steps = [False] * (len(xs) * ny * 2)
+        for vertical, lines, across, blocked in ((False, ys, xs, self.h_blocked), (True, xs, ys, self.v_blocked)):
+            for k, (starts, ends) in enumerate(blocked):
+                for a in range(len(across) - 1):
+                    lo, hi = across[a], across[a + 1]
+                    c = bisect_left(starts, hi) - 1  # the last covered stretch starting before this step ends
+                    if c < 0 or ends[c] <= lo:
+                        steps[_step(k, a, ny, True) if vertical else _step(a, k, ny, False)] = True
+        return steps
 
     def _search(self, start, goal, window: Rect | None, target: str) -> list[tuple[float, float]] | None:
-        xs, ys = self.xs, self.ys
+        """A* over (grid point, direction of arrival); keys are ints, (i * ny + j) * 5 + d + 1, so
+        ties break as on the tuples (i, j, d)."""
+        xs, ys, ny = self.xs, self.ys, len(self.ys)
         si, sj, gi, gj = _index(xs, start[0]), _index(ys, start[1]), _index(xs, goal[0]), _index(ys, goal[1])
         if None in (si, sj, gi, gj):
             return None
         i_lo, i_hi, j_lo, j_hi = self._bounds(window)
-        h_blocked, v_blocked, used, bend, extra = self.h_blocked, self.v_blocked, self.used, self.BEND, self.shared
+        is_open, used, bend, extra = self._open, self.used, self.BEND, self.shared
+        crossing, (along_x, along_y) = self.crossing, self.through
         gx, gy = xs[gi], ys[gj]
+        hx = [abs(x - gx) for x in xs]
+        hy = [abs(y - gy) for y in ys]
 
         def h(i: int, j: int) -> float:  # never more than what is left: distance, and a bend unless aligned
-            dx, dy = abs(xs[i] - gx), abs(ys[j] - gy)
+            dx, dy = hx[i], hy[j]
             return dx + dy + (bend if dx > 1e-9 and dy > 1e-9 else 0.0)
 
-        frontier = [(h(si, sj), -0.0, si, sj, -1)]
-        best = {(si, sj, -1): 0.0}
-        came: dict[tuple[int, int, int], tuple[int, int, int]] = {}
+        start_key, goal_node = (si * ny + sj) * 5, gi * ny + gj
+        frontier = [(h(si, sj), -0.0, start_key)]
+        best = {start_key: 0.0}
+        came: dict[int, int] = {}
         while frontier:
-            _, neg_cost, i, j, d = heapq.heappop(frontier)
+            _, neg_cost, key = heapq.heappop(frontier)
             cost = -neg_cost
-            if i == gi and j == gj:
-                return self._path(came, (i, j, d))
-            if cost > best[(i, j, d)]:
+            node, d = divmod(key, 5)
+            d -= 1
+            if node == goal_node:
+                return self._path(came, key)
+            if cost > best[key]:
                 continue
+            i, j = divmod(node, ny)
             for nd, ni, nj in ((0, i + 1, j), (1, i - 1, j), (2, i, j + 1), (3, i, j - 1)):
                 if ni < i_lo or ni > i_hi or nj < j_lo or nj > j_hi:
                     continue
                 if nd < 2:  # along a horizontal grid line
-                    a, b = min(i, ni), max(i, ni)
-                    lo, hi, (starts, ends), step = xs[a], xs[b], h_blocked[j], (a, j, b, j)
+                    a = i if nd == 0 else ni
+                    step, length = (a * ny + j) * 2, xs[a + 1] - xs[a]
                 else:
-                    a, b = min(j, nj), max(j, nj)
-                    lo, hi, (starts, ends), step = ys[a], ys[b], v_blocked[i], (i, a, i, b)
-                k = bisect_left(starts, hi) - 1  # the last covered stretch starting before this step ends
-                if k >= 0 and ends[k] > lo:
+                    a = j if nd == 2 else nj
+                    step, length = (i * ny + a) * 2 + 1, ys[a + 1] - ys[a]
+                if not is_open[step]:
                     continue
                 shared = used.get(step)
-                length = (hi - lo) * (1 + extra) if shared and shared != {target} else hi - lo
+                if shared and shared != {target}:
+                    length *= 1 + extra
                 new = cost + length + (bend if d != -1 and d != nd else 0.0)
-                key = (ni, nj, nd)
-                if new < best.get(key, float("inf")) - 1e-9:
-                    best[key] = new
-                    came[key] = (i, j, d)
-                    heapq.heappush(frontier, (new + h(ni, nj), -new, ni, nj, nd))  # ties: the deeper first
+                if d == nd and crossing:  # straight on: across the routes passing straight the other way
+                    new += crossing * (along_y if nd < 2 else along_x).get(node, 0.0)
+                nkey = (ni * ny + nj) * 5 + nd + 1
+                if new < best.get(nkey, float("inf")) - 1e-9:
+                    best[nkey] = new
+                    came[nkey] = key
+                    heapq.heappush(frontier, (new + h(ni, nj), -new, nkey))  # ties: the deeper first
         return None
 
     def _bounds(self, window: Rect | None) -> tuple[int, int, int, int]:
@@ -214,12 +246,18 @@ class Grid:
         return (bisect_left(self.xs, window.x), bisect_right(self.xs, window.right) - 1,
                 bisect_left(self.ys, window.y), bisect_right(self.ys, window.bottom) - 1)
 
-    def _path(self, came, key) -> list[tuple[float, float]]:
-        points = [(self.xs[key[0]], self.ys[key[1]])]
+    def _path(self, came: dict[int, int], key: int) -> list[tuple[float, float]]:
+        ny = len(self.ys)
+        points = [(self.xs[key // 5 // ny], self.ys[key // 5 % ny])]
         while key in came:
             key = came[key]
-            points.append((self.xs[key[0]], self.ys[key[1]]))
+            points.append((self.xs[key // 5 // ny], self.ys[key // 5 % ny]))
         return points[::-1]
+
+
+def _step(i: int, j: int, ny: int, vertical: bool) -> int:
+    """The grid step from point (i, j) to (i + 1, j), or to (i, j + 1) when `vertical`, as an int."""
+    return (i * ny + j) * 2 + vertical
 
 
 def _index(coords: list[float], value: float) -> int | None:

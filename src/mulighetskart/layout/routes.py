@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from typing import Annotated, Literal
 
@@ -36,7 +36,6 @@ EXHAUSTIVE_LIMIT = 6  # up to this many lines per stretch (or new stops per phas
 MAX_PASSES = 20  # local search rounds; it settles after two or three on real journeys
 PRECISION = 2  # decimals kept in coordinates: stable output, no float noise
 SIDES = ("right", "bottom", "top", "left")
-SHARE = 0.5  # extra cost per mm of a gutter other lines already use: none, so lines bundle where their ways meet
 
 
 @dataclass(frozen=True)
@@ -125,19 +124,28 @@ class Corridors:
     texts: tuple[Rect, ...]  # labels outside the boxes: lines never run over them
     sheet: Rect
     clearance: float
+    share: float = 1.0  # cost per mm of a gutter another line already runs in: under 1 draws lines into bundles
+    crossing: float = 0.0  # mm of detour worth taking to avoid crossing another line
+
+
+Legs = Mapping[tuple[str, str], Sequence[Point]]  # (a, b) with a < b -> the track from a's centre to b's
 
 
 def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], gap: float, corridors: Corridors | None = None,
-                room: float | None = None) -> RoutePlan:
+                room: float | None = None, legs: Legs | None = None) -> RoutePlan:
     """Every journey as a route over the stations; shared stretches as parallel lines `gap` apart,
-    or closer where the widest bundle would not fit in `room`."""
+    or closer where the widest bundle would not fit in `room`. `legs`: the tracks route_legs laid
+    for these journeys or more (one persona's map then draws its line as the map of all does)."""
     stops = {j.persona: journey_stops(j, stations) for j in journeys}
     order = [j.persona for j in journeys]
     if corridors is None:
         network = Network.build(order, stops, stations)
         tracks = {p: [s.offer for s in stops[p]] for p in order}
     else:
-        network, tracks = Network.of_tracks(order, corridor_tracks(order, stops, stations, corridors))
+        if legs is None or not _pairs(order, stops) <= set(legs):
+            legs = corridor_legs(order, stops, stations, corridors)
+        hidden = {_node(s.at) for p in order for s in stops[p]}  # the stop boxes are drawn over the lines: crossings there are not seen
+        network, tracks = Network.of_tracks(order, corridor_tracks(order, stops, legs), hidden)
     orders = network.order_lines()
     widest = max((len(v) for v in orders.values()), default=1)
     if room is not None and widest * gap > room:
@@ -148,44 +156,53 @@ def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], ga
     return RoutePlan(routes, stretches, network.crossings(orders), gap)
 
 
-def corridor_tracks(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], stations: Mapping[str, Station],
-                    corridors: Corridors) -> dict[str, list[Point]]:
-    """Each persona's centre line through the gutters: stop centre, out by the side facing the
-    next stop, along the grid of gutter lines, in by the side facing back, next stop centre."""
+def route_legs(journeys: Sequence[Journey], stations: Mapping[str, Station], corridors: Corridors) -> Legs:
+    """The tracks between consecutive stops of all the journeys, laid together (see corridor_legs)."""
+    stops = {j.persona: journey_stops(j, stations) for j in journeys}
+    return corridor_legs([j.persona for j in journeys], stops, stations, corridors)
+
+
+def _pairs(order: Sequence[str], stops: Mapping[str, Sequence[Stop]]) -> set[tuple[str, str]]:
+    return {_edge(a.offer, b.offer) for p in order for a, b in itertools.pairwise(stops[p])}
+
+
+def corridor_legs(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], stations: Mapping[str, Station], corridors: Corridors) -> Legs:
+    """The track between each two consecutive stops: stop centre, out by the middle of the side
+    facing the other stop, along the grid of gutter lines, in by the side facing back, centre.
+    The busiest legs are laid first and the others drawn to their gutters (corridors.share),
+    away from crossing them (corridors.crossing), so lines bundle as on a transit map."""
     c = corridors.clearance
     rects = {sid: Rect(st.x, st.y, st.w, st.h) for sid, st in stations.items()}
-    pairs = sorted({_edge(a.offer, b.offer) for p in order for a, b in itertools.pairwise(stops[p])})
-    uses: dict[tuple[str, str], list] = defaultdict(list)
-    for a, b in pairs:
-        side_a, side_b = _side(rects[a], rects[b])
-        uses[(a, side_a)].append((_along(side_a, rects[b]), b, (a, b), 0))
-        uses[(b, side_b)].append((_along(side_b, rects[a]), a, (a, b), 1))
-    ports: dict[tuple[tuple[str, str], int], tuple[Point, Point]] = {}
-    for (sid, side), items in uses.items():  # one port per stretch, in the order of where they go: no crossing at the box
-        for k, (_, _, pair, end) in enumerate(sorted(items)):
-            ports[(pair, end)] = _port(rects[sid], side, (k + 1) / (len(items) + 1), c)
+    riders: dict[tuple[str, str], int] = defaultdict(int)
+    for p in order:
+        for pair in {_edge(a.offer, b.offer) for a, b in itertools.pairwise(stops[p])}:
+            riders[pair] += 1
+    ports = {(sid, side): _port(rects[sid], side, 0.5, c) for sid in sorted({s for pair in riders for s in pair}) for side in SIDES}
     obstacles = [r for rs in corridors.boxes.values() for r in rs] + list(corridors.texts)
-    grid = Grid.around(obstacles, c, corridors.sheet, [stub for _, stub in ports.values()], SHARE)
+    grid = Grid.around(obstacles, c, corridors.sheet, [stub for _, stub in ports.values()], corridors.share - 1, corridors.crossing)
     legs = {}
-    for a, b in pairs:
-        found = grid.search(ports[((a, b), 0)][1], ports[((a, b), 1)][1], f"{a}>{b}")
-        if not found:  # no gutter reaches a stub (a label beside it): leave and enter by the middle of another side
-            spare = {(sid, side): _port(rects[sid], side, 0.5, c) for sid in (a, b) for side in SIDES}
-            wider = Grid.around(obstacles, c, corridors.sheet, [stub for _, stub in (*ports.values(), *spare.values())], SHARE)
-            for side_a, side_b in itertools.product(SIDES, SIDES):
-                if found := wider.search(spare[(a, side_a)][1], spare[(b, side_b)][1], f"{a}>{b}"):
-                    ports[((a, b), 0)], ports[((a, b), 1)] = spare[(a, side_a)], spare[(b, side_b)]
-                    break
-        stub_a, stub_b = ports[((a, b), 0)][1], ports[((a, b), 1)][1]
+    for a, b in sorted(riders, key=lambda pair: (-riders[pair], pair)):
+        sides = [_side(rects[a], rects[b]), *itertools.product(SIDES, SIDES)]  # facing each other; else any side a gutter reaches
+        for side_a, side_b in sides:
+            if found := grid.search(ports[(a, side_a)][1], ports[(b, side_b)][1], f"{a}>{b}", riders[(a, b)]):
+                break
+        else:
+            side_a, side_b = sides[0]
+        (port_a, stub_a), (port_b, stub_b) = ports[(a, side_a)], ports[(b, side_b)]
         middle = found if found else list(metro_path(stub_a, stub_b))  # no gutter leads there: the map is too crowded
-        legs[(a, b)] = [(rects[a].cx, rects[a].cy), ports[((a, b), 0)][0], *middle, ports[((a, b), 1)][0], (rects[b].cx, rects[b].cy)]
+        legs[(a, b)] = _dedupe([_round_point(p) for p in [(rects[a].cx, rects[a].cy), port_a, *middle, port_b, (rects[b].cx, rects[b].cy)]])
+    return legs
+
+
+def corridor_tracks(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], legs: Legs) -> dict[str, list[Point]]:
+    """Each persona's centre line: its legs one after the other."""
     tracks = {}
     for persona in order:
         points: list[Point] = [stops[persona][0].at] if stops[persona] else []
         for a, b in itertools.pairwise(s.offer for s in stops[persona]):
             leg = legs[_edge(a, b)]
             points.extend(leg if (a, b) == _edge(a, b) else reversed(leg))
-        tracks[persona] = _dedupe([_round_point(p) for p in points])
+        tracks[persona] = _dedupe(points)
     return tracks
 
 
@@ -314,8 +331,23 @@ def _route_path(network: Network, orders: Mapping[tuple[str, str], list[str]], p
         edge = _edge(a, b)
         line_order = orders[edge]
         piece = offset_path(network.paths[edge], gap * (line_order.index(persona) - (len(line_order) - 1) / 2))
-        points.extend(piece if edge == (a, b) else reversed(piece))
+        _join(points, list(piece if edge == (a, b) else reversed(piece)))
     return _rounded(simplify(_dedupe(points)))
+
+
+def _join(points: list[Point], piece: list[Point]) -> None:
+    """Append the next stretch's piece. Where the line turns a right angle between stretches, the
+    two pieces meet at the corner of their offset lines (nested corners, as within a stretch); a
+    line straight on keeps a short step where it changes lanes."""
+    if len(points) >= 2 and len(piece) >= 2:
+        (ax, ay), (bx, by), (cx, cy), (dx, dy) = points[-2], points[-1], piece[0], piece[1]
+        u, v = (bx - ax, by - ay), (dx - cx, dy - cy)
+        cross = u[0] * v[1] - u[1] * v[0]
+        if abs(u[0] * v[0] + u[1] * v[1]) < 1e-9 and abs(cross) > 1e-9:
+            t = ((cx - ax) * v[1] - (cy - ay) * v[0]) / cross
+            points[-1] = (ax + t * u[0], ay + t * u[1])
+            piece = piece[1:]
+    points.extend(piece)
 
 
 def _chains(order: Sequence[str], ids: Mapping[str, list[str]], junctions: set[str]) -> tuple[dict[str, list[list[str]]], str | None]:
@@ -345,6 +377,10 @@ def _chains(order: Sequence[str], ids: Mapping[str, list[str]], junctions: set[s
 def _node(p: Point) -> str:
     """A corridor track's point as a station id: every grid point where lines meet or part."""
     return f"{p[0]:.2f},{p[1]:.2f}"
+
+
+def _slots(line_order: Sequence[str]) -> dict[str, int]:
+    return {line: i for i, line in enumerate(line_order)}
 
 
 def _edge(a: str, b: str) -> tuple[str, str]:
@@ -382,16 +418,17 @@ class Meeting:
     second: tuple[str, str] | None
     p_turns_less: bool
 
-    def crosses(self, orders: Mapping[tuple[str, str], list[str]]) -> bool:
-        side = self._p_outward(orders, self.first)
+    def crosses(self, slots: Mapping[tuple[str, str], Mapping[str, int]]) -> bool:
+        """Given each stretch's slot of each line on it."""
+        side = self._p_outward(slots, self.first)
         if self.second is not None:
-            return side == self._p_outward(orders, self.second)
+            return side == self._p_outward(slots, self.second)
         return self.p_turns_less != side
 
-    def _p_outward(self, orders: Mapping[tuple[str, str], list[str]], edge: tuple[str, str]) -> bool:
+    def _p_outward(self, slots: Mapping[tuple[str, str], Mapping[str, int]], edge: tuple[str, str]) -> bool:
         """Whether p's slot lies beyond q's along the normal of the direction leaving the station."""
-        line_order = orders[edge]
-        return (line_order.index(self.p) > line_order.index(self.q)) == (edge[0] == self.station)
+        slot = slots[edge]
+        return (slot[self.p] > slot[self.q]) == (edge[0] == self.station)
 
 
 @dataclass(frozen=True)
@@ -402,9 +439,10 @@ class Network:
     lines: Mapping[tuple[str, str], tuple[str, ...]]  # stretch -> personas on it
     paths: Mapping[tuple[str, str], tuple[Point, ...]]  # stretch -> centre line from its first end
     visits: Mapping[str, Mapping[str, tuple[tuple[str, str], ...]]]  # station -> persona -> stretches at it
+    hidden: Set[str] = frozenset()  # stations under a drawn box: lines may cross there unseen
 
     @classmethod
-    def of_tracks(cls, order: Sequence[str], tracks: Mapping[str, Sequence[Point]]) -> tuple[Network, dict[str, list[str]]]:
+    def of_tracks(cls, order: Sequence[str], tracks: Mapping[str, Sequence[Point]], hidden: Set[str] = frozenset()) -> tuple[Network, dict[str, list[str]]]:
         """The network of corridor tracks, and each persona's way through it as station ids.
 
         Its stations are the grid points where lines meet, part, end or could swap; a stretch
@@ -447,7 +485,7 @@ class Network:
                 edge = _edge(chain[0], chain[-1])
                 paths.setdefault(edge, tuple(pos[i] for i in (chain if edge[0] == chain[0] else reversed(chain))))
         network = cls({p: i for i, p in enumerate(order)}, {e: tuple(v) for e, v in lines.items()}, paths,
-                      {s: {p: tuple(es) for p, es in v.items()} for s, v in visits.items()})
+                      {s: {p: tuple(es) for p, es in v.items()} for s, v in visits.items()}, frozenset(hidden))
         return network, ways
 
     @classmethod
@@ -467,6 +505,7 @@ class Network:
     def order_lines(self) -> dict[tuple[str, str], list[str]]:
         """Side-by-side order of the lines on every stretch, with few crossings at the stations."""
         orders = {e: sorted(ls, key=self.rank.__getitem__) for e, ls in self.lines.items()}
+        slots = {e: _slots(o) for e, o in orders.items()}
         by_edge: dict[tuple[str, str], list[Meeting]] = defaultdict(list)
         for meeting in self.meetings():
             for edge in {meeting.first, meeting.second} - {None}:
@@ -474,23 +513,34 @@ class Network:
         for _ in range(MAX_PASSES):
             changed = False
             for edge in sorted(orders):
-                if len(orders[edge]) > 1:
-                    changed |= self._improve(orders, edge, by_edge[edge])
+                if len(orders[edge]) > 1 and by_edge[edge]:
+                    changed |= self._improve(orders, slots, edge, by_edge[edge])
             if not changed:
                 break
         return orders
 
-    def _improve(self, orders: dict[tuple[str, str], list[str]], edge: tuple[str, str], meetings: Sequence[Meeting]) -> bool:
+    def _improve(self, orders: dict[tuple[str, str], list[str]], slots: dict[tuple[str, str], dict[str, int]], edge: tuple[str, str],
+                 meetings: Sequence[Meeting]) -> bool:
         """Best order of one stretch with the others fixed; True if it got strictly better. Only
-        the meetings of two lines that both use the stretch change with its order."""
+        the meetings of two lines that both use the stretch change with its order, and each
+        only with which of the two comes first: so an order costs one lookup per pair."""
+        pairs: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # (p, q) -> crossings with p before q, after q
+        for m in meetings:
+            for k, slot in enumerate(({m.p: 0, m.q: 1}, {m.p: 1, m.q: 0})):
+                slots[edge] = slot
+                pairs[(m.p, m.q)][k] += m.crosses(slots)
+        costs = [(p, q, before, after) for (p, q), (before, after) in pairs.items()]
+
+        def cost(line_order: Sequence[str]) -> int:
+            at = _slots(line_order)
+            return sum(before if at[p] < at[q] else after for p, q, before, after in costs)
+
         current = orders[edge]
-        best, best_cost = current, sum(m.crosses(orders) for m in meetings)
+        best, best_cost = current, cost(current)
         for candidate in self._candidates(current):
-            orders[edge] = candidate
-            cost = sum(m.crosses(orders) for m in meetings)
-            if cost < best_cost:
-                best, best_cost = candidate, cost
-        orders[edge] = best
+            if (c := cost(candidate)) < best_cost:
+                best, best_cost = candidate, c
+        orders[edge], slots[edge] = best, _slots(best)
         return best is not current
 
     @staticmethod
@@ -500,7 +550,8 @@ class Network:
         return ([*current[:i], current[i + 1], current[i], *current[i + 2:]] for i in range(len(current) - 1))
 
     def crossings(self, orders: Mapping[tuple[str, str], list[str]]) -> int:
-        return sum(m.crosses(orders) for m in self.meetings())
+        slots = {e: _slots(o) for e, o in orders.items()}
+        return sum(m.crosses(slots) for m in self.meetings())
 
     def meetings(self) -> tuple[Meeting, ...]:
         """Every place two lines meet on a shared stretch, where their orders may make them cross.
@@ -511,7 +562,7 @@ class Network:
         touch at a station, or where one ends, cannot cross there whatever the order.
         """
         out = []
-        for station in sorted(self.visits):
+        for station in sorted(set(self.visits) - self.hidden):
             here = self.visits[station]
             for p, q in itertools.combinations(sorted(here), 2):
                 shared = sorted(set(here[p]) & set(here[q]))

@@ -44,7 +44,8 @@ from ..fontconfig import fonts_key, write_fontconfig
 from ..layout.geometry import Rect
 from ..layout.journey import JourneyLabels, TimelineStyle, journey_text, span_label, timeline_graph
 from ..layout.map import PAPERS, PT, MapLayout, MapStyle
-from ..layout.routes import Corridors, Journey, Key, KeyEntry, Mark, RouteCheck, RoutePlan, RouteStyle, Station, check_routes, layout_key, plan_routes
+from ..layout.routes import (Corridors, Journey, Key, KeyEntry, Legs, Mark, RouteCheck, RoutePlan, RouteStyle, Station, check_routes, layout_key,
+                             plan_routes, route_legs)
 from ..layout.text import TextMeasure
 from ..memo import NO_MEMO, Memo
 from ..output_names import ALL_ROUTES, route_stem
@@ -352,6 +353,7 @@ class MapBase:
     measure: TextMeasure
     style: JourneysStyle  # the journeys' theme section, for everything drawn over the map
     rasters: sprites.SharedRasters = field(default_factory=sprites.SharedRasters, compare=False)  # the PNG previews' shared pixels
+    legs: dict[tuple[str, ...], Legs] = field(default_factory=dict, compare=False)  # the tracks laid for these personas, see _legs
 
     @classmethod
     def of(cls, content: Content, theme: Theme, style: JourneysStyle, date: dt.date, memo: Memo = NO_MEMO, fonts: str | None = None) -> MapBase:
@@ -412,7 +414,7 @@ class RouteView:
 def _route_view(content: Content, theme: Theme, persona: Persona, base: MapBase) -> RouteView:
     style = base.style
     colour, dash = persona_colours(content, style)[persona.id]
-    plan = plan_routes([journey_of(persona)], _stations_for(base, [persona]), 0, base.corridors)
+    plan = plan_routes([journey_of(persona)], _stations_for(base, [persona]), 0, base.corridors, legs=_legs(content.personas, base))
     route = plan.routes[0]
     boxes = [base.stations[s.offer] for s in route.stops]
     ref = f"{persona.id}-route"
@@ -476,10 +478,19 @@ def _bundled(base: MapBase, personas: Sequence[Persona], style: RouteStyle) -> t
     stays inside it (and off the boxes either side)."""
     journeys, stations = [journey_of(p) for p in personas], _stations_for(base, personas)
     pitch = style.line_width + style.line_gap
-    plan = plan_routes(journeys, stations, pitch, base.corridors, room=2 * base.corridors.clearance - style.line_gap)
+    plan = plan_routes(journeys, stations, pitch, base.corridors, room=2 * base.corridors.clearance - style.line_gap, legs=_legs(personas, base))
     if plan.gap >= pitch:
         return plan, style
     return plan, dataclasses.replace(style, line_width=max(plan.gap - style.line_gap, 0.2))
+
+
+def _legs(personas: Sequence[Persona], base: MapBase) -> Legs:
+    """The tracks of all the personas' legs, laid once: each persona's map draws its line as
+    the map of all journeys does, and a build routes every leg once, not once per map."""
+    key = tuple(p.id for p in personas)
+    if key not in base.legs:
+        base.legs[key] = route_legs([journey_of(p) for p in personas], _stations_for(base, personas), base.corridors)
+    return base.legs[key]
 
 
 def journey_of(persona: Persona) -> Journey:
