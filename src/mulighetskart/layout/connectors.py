@@ -3,9 +3,11 @@ geometry on rectangles and points (layout/map.py decides which connectors to dra
 
 from __future__ import annotations
 
+import copy
 import functools
 import heapq
 import itertools
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 
@@ -105,17 +107,30 @@ class Grid:
     BEND = 6.0  # mm of detour a bend is worth
     WINDOW = 40.0  # mm around the two ends searched first (routes are local; big sheets stay fast)
 
-    def __init__(self, xs: list[float], ys: list[float], blocks: list[Rect], shared: float = SHARED_COST, crossing: float = 0.0):
+    def __init__(self, xs: list[float], ys: list[float], blocks: list[Rect], shared: float = SHARED_COST, crossing: float = 0.0,
+                 meeting: float = 0.0):
         self.xs, self.ys = xs, ys
-        self.shared, self.crossing = shared, crossing
-        self.used: dict[int, set[str]] = {}  # grid step (see _step) -> the targets of the routes along it
-        self.through: tuple[dict, dict] = ({}, {})  # grid point -> weight of the routes passing straight along x, along y
+        self.shared, self.crossing, self.meeting = shared, crossing, meeting
+        self._forget()
         self.h_blocked = self._blocked(ys, [(r.y, r.bottom, r.x, r.right) for r in blocks])
         self.v_blocked = self._blocked(xs, [(r.x, r.right, r.y, r.bottom) for r in blocks])
 
+    def _forget(self) -> None:
+        """No routes laid yet."""
+        self.used: dict[int, set[str]] = {}  # grid step (see _step) -> the targets of the routes along it
+        self.touched = [0.0] * (len(self.xs) * len(self.ys))  # grid point (i * ny + j) -> weight of the routes through it
+        self.through = ([0.0] * len(self.touched), [0.0] * len(self.touched))  # grid point -> weight of the routes passing straight along x, along y
+
+    def fresh(self) -> Grid:
+        """The same grid with no routes laid: what it worked out about its gutters is kept."""
+        self._links, self._parts  # noqa: B018 - worked out here, so every fresh copy shares them
+        grid = copy.copy(self)
+        grid._forget()
+        return grid
+
     @classmethod
     def around(cls, obstacles: list[Rect], clearance: float, bounds: Rect, stubs: list[tuple[float, float]], shared: float = SHARED_COST,
-               crossing: float = 0.0) -> Grid:
+               crossing: float = 0.0, meeting: float = 0.0) -> Grid:
         xs = {bounds.x + clearance, bounds.right - clearance, *(x for x, _ in stubs)}
         ys = {bounds.y + clearance, bounds.bottom - clearance, *(y for _, y in stubs)}
         for r in obstacles:
@@ -123,7 +138,10 @@ class Grid:
             ys.update((r.y - clearance, r.bottom + clearance))
         # grown a hair less than the clearance, so lines exactly `clearance` away stay open
         blocks = [r.grow(clearance - 1e-4) for r in obstacles]
-        return cls(_dedupe(xs), _dedupe(ys), blocks, shared, crossing)
+        inside = bounds.grow(-clearance + 1e-6)  # routes stay within the bounds, whatever lies beyond
+        xs = {x for x in xs if inside.x <= x <= inside.right}
+        ys = {y for y in ys if inside.y <= y <= inside.bottom}
+        return cls(_dedupe(xs), _dedupe(ys), blocks, shared, crossing, meeting)
 
     @staticmethod
     def _blocked(lines: list[float], spans: list[tuple[float, float, float, float]]) -> list[tuple[list[float], list[float]]]:
@@ -147,27 +165,41 @@ class Grid:
 
     def search(self, start: tuple[float, float], goal: tuple[float, float], target: str = "", weight: float = 1.0) -> list[tuple[float, float]] | None:
         """A route from start to goal; stretches used by routes to other targets cost extra, so
-        lines only share a gutter where they must (routes to one target may merge); with a
-        `crossing` cost, passing straight across a route costs that times its `weight`."""
+        lines only share a gutter where they must (routes to one target may merge). With a
+        `crossing` cost, passing straight across a route costs that times the route's `weight`;
+        with a `meeting` cost, so does each grid point it shares with one."""
         lo_x, hi_x = sorted((start[0], goal[0]))
         lo_y, hi_y = sorted((start[1], goal[1]))
         near = Rect(lo_x, lo_y, hi_x - lo_x, hi_y - lo_y).grow(self.WINDOW)
+        ends = [(_index(self.xs, x), _index(self.ys, y)) for x, y in (start, goal)]
+        if any(i is None or j is None for i, j in ends) or len({self._parts[i * len(self.ys) + j] for i, j in ends}) > 1:
+            return None  # no gutter joins them: no search need learn that by visiting every point it can reach
         path = self._search(start, goal, near, target) or self._search(start, goal, None, target)
         if path:
             self._mark(path, target, weight)
         return path
 
+    def unroute(self, path: list[tuple[float, float]], target: str = "", weight: float = 1.0) -> None:
+        """Forget a route `search` found, so it can be laid again around the others."""
+        self._mark(path, target, -weight)
+
+
     def _mark(self, path: list[tuple[float, float]], target: str, weight: float) -> None:
-        """Remember every grid step of the path as used by a route to `target`, and the grid
-        points it passes straight through (path holds every grid point it passes)."""
+        """Remember every grid step of the path as used by a route to `target`, the grid points
+        it passes and those it passes straight through (path holds every grid point it passes);
+        a negative weight forgets them."""
         ny = len(self.ys)
         nodes = [(_index(self.xs, x), _index(self.ys, y)) for x, y in path]
-        for (i0, j0), (i1, j1) in itertools.pairwise(nodes):
-            self.used.setdefault(_step(min(i0, i1), min(j0, j1), ny, i0 == i1), set()).add(target)
+        for step in dict.fromkeys(_step(min(i0, i1), min(j0, j1), ny, i0 == i1) for (i0, j0), (i1, j1) in itertools.pairwise(nodes)):
+            if weight > 0:
+                self.used.setdefault(step, set()).add(target)
+            elif not self.used[step].discard(target) and not self.used[step]:
+                del self.used[step]
+        for i, j in dict.fromkeys(nodes):
+            self.touched[i * ny + j] += weight
         for (i0, j0), (i, j), (i1, j1) in zip(nodes, nodes[1:], nodes[2:], strict=False):
             if j0 == j == j1 or i0 == i == i1:
-                along = self.through[0 if j0 == j else 1]
-                along[i * ny + j] = along.get(i * ny + j, 0.0) + weight
+                self.through[0 if j0 == j else 1][i * ny + j] += weight
 
     @functools.cached_property
     def _open(self) -> tuple[list[bool], list[bool]]:
@@ -183,6 +215,47 @@ class Grid:
                         steps[_step(k, a, ny, True) if vertical else _step(a, k, ny, False)] = True
         return steps
 
+    @functools.cached_property
+    def _links(self) -> list[tuple[tuple[int, int, int, int, int, float], ...]]:
+        """Per grid point (i * ny + j): its open steps as (direction, i, j and number of the
+        point it leads to, step number, length), in the order the search tries them."""
+        xs, ys, ny, is_open = self.xs, self.ys, len(self.ys), self._open
+        links = []
+        for i in range(len(xs)):
+            for j in range(ny):
+                out = []
+                for nd, ni, nj in ((0, i + 1, j), (1, i - 1, j), (2, i, j + 1), (3, i, j - 1)):
+                    if not (0 <= ni < len(xs) and 0 <= nj < ny):
+                        continue
+                    if nd < 2:
+                        a = min(i, ni)
+                        step, length = (a * ny + j) * 2, xs[a + 1] - xs[a]
+                    else:
+                        a = min(j, nj)
+                        step, length = (i * ny + a) * 2 + 1, ys[a + 1] - ys[a]
+                    if is_open[step]:
+                        out.append((nd, ni, nj, ni * ny + nj, step, length))
+                links.append(tuple(out))
+        return links
+
+    @functools.cached_property
+    def _parts(self) -> list[int]:
+        """Per grid point (i * ny + j), which of the parts that open steps join it belongs to."""
+        ny, nx, is_open = len(self.ys), len(self.xs), self._open
+        part = [-1] * (nx * ny)
+        for seed in range(nx * ny):
+            if part[seed] < 0:
+                part[seed], todo = seed, [seed]
+                while todo:
+                    i, j = divmod(todo.pop(), ny)
+                    for step, other in (((i * ny + j) * 2, (i + 1) * ny + j), (((i - 1) * ny + j) * 2, (i - 1) * ny + j),
+                                        ((i * ny + j) * 2 + 1, i * ny + j + 1), ((i * ny + j - 1) * 2 + 1, i * ny + j - 1)):
+                        inside = 0 <= other < nx * ny and (step % 2 == 0 or other // ny == i)
+                        if inside and 0 <= step < len(is_open) and is_open[step] and part[other] < 0:
+                            part[other] = seed
+                            todo.append(other)
+        return part
+
     def _search(self, start, goal, window: Rect | None, target: str) -> list[tuple[float, float]] | None:
         """A* over (grid point, direction of arrival); keys are ints, (i * ny + j) * 5 + d + 1, so
         ties break as on the tuples (i, j, d)."""
@@ -191,8 +264,9 @@ class Grid:
         if None in (si, sj, gi, gj):
             return None
         i_lo, i_hi, j_lo, j_hi = self._bounds(window)
-        is_open, used, bend, extra = self._open, self.used, self.BEND, self.shared
+        links, used, bend, extra = self._links, self.used, self.BEND, self.shared
         crossing, (along_x, along_y) = self.crossing, self.through
+        meeting, touched = self.meeting, self.touched
         gx, gy = xs[gi], ys[gj]
         hx = [abs(x - gx) for x in xs]
         hy = [abs(y - gy) for y in ys]
@@ -203,7 +277,8 @@ class Grid:
 
         start_key, goal_node = (si * ny + sj) * 5, gi * ny + gj
         frontier = [(h(si, sj), -0.0, start_key)]
-        best = {start_key: 0.0}
+        best = [math.inf] * (len(xs) * ny * 5)
+        best[start_key] = 0.0
         came: dict[int, int] = {}
         while frontier:
             _, neg_cost, key = heapq.heappop(frontier)
@@ -214,26 +289,19 @@ class Grid:
                 return self._path(came, key)
             if cost > best[key]:
                 continue
-            i, j = divmod(node, ny)
-            for nd, ni, nj in ((0, i + 1, j), (1, i - 1, j), (2, i, j + 1), (3, i, j - 1)):
+            for nd, ni, nj, nnode, step, length in links[node]:
                 if ni < i_lo or ni > i_hi or nj < j_lo or nj > j_hi:
                     continue
-                if nd < 2:  # along a horizontal grid line
-                    a = i if nd == 0 else ni
-                    step, length = (a * ny + j) * 2, xs[a + 1] - xs[a]
-                else:
-                    a = j if nd == 2 else nj
-                    step, length = (i * ny + a) * 2 + 1, ys[a + 1] - ys[a]
-                if not is_open[step]:
-                    continue
                 shared = used.get(step)
-                if shared and shared != {target}:
+                if shared and (len(shared) > 1 or target not in shared):
                     length *= 1 + extra
+                if meeting:  # onto a point other routes pass: lines meeting may have to cross
+                    length += meeting * touched[nnode]
                 new = cost + length + (bend if d != -1 and d != nd else 0.0)
                 if d == nd and crossing:  # straight on: across the routes passing straight the other way
-                    new += crossing * (along_y if nd < 2 else along_x).get(node, 0.0)
-                nkey = (ni * ny + nj) * 5 + nd + 1
-                if new < best.get(nkey, float("inf")) - 1e-9:
+                    new += crossing * (along_y if nd < 2 else along_x)[node]
+                nkey = nnode * 5 + nd + 1
+                if new < best[nkey] - 1e-9:
                     best[nkey] = new
                     came[nkey] = key
                     heapq.heappush(frontier, (new + h(ni, nj), -new, nkey))  # ties: the deeper first

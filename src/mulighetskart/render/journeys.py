@@ -44,8 +44,7 @@ from ..fontconfig import fonts_key, write_fontconfig
 from ..layout.geometry import Rect
 from ..layout.journey import JourneyLabels, TimelineStyle, journey_text, span_label, timeline_graph
 from ..layout.map import PAPERS, PT, MapLayout, MapStyle
-from ..layout.routes import (Corridors, Journey, Key, KeyEntry, Legs, Mark, RouteCheck, RoutePlan, RouteStyle, Station, check_routes, layout_key,
-                             plan_routes, route_legs)
+from ..layout.routes import Corridors, Journey, Key, KeyEntry, Mark, RouteCheck, RoutePlan, RouteStyle, Station, check_routes, layout_key, plan_routes
 from ..layout.text import TextMeasure
 from ..memo import NO_MEMO, Memo
 from ..output_names import ALL_ROUTES, route_stem
@@ -353,7 +352,6 @@ class MapBase:
     measure: TextMeasure
     style: JourneysStyle  # the journeys' theme section, for everything drawn over the map
     rasters: sprites.SharedRasters = field(default_factory=sprites.SharedRasters, compare=False)  # the PNG previews' shared pixels
-    legs: dict[tuple[str, ...], Legs] = field(default_factory=dict, compare=False)  # the tracks laid for these personas, see _legs
 
     @classmethod
     def of(cls, content: Content, theme: Theme, style: JourneysStyle, date: dt.date, memo: Memo = NO_MEMO, fonts: str | None = None) -> MapBase:
@@ -373,7 +371,7 @@ class MapBase:
         for name, value in zip(("x", "y", "width", "height"), box, strict=True):
             drawing.set(name, _n(value))
         viewport = {k: drawing.get(k) for k in ("x", "y", "width", "height", "viewBox")}
-        return cls(ET.tostring(drawing, encoding="unicode"), viewport, box, stations_of(layout), corridors_of(layout), fonts, measure, style)
+        return cls(ET.tostring(drawing, encoding="unicode"), viewport, box, stations_of(layout), corridors_of(layout, style.route), fonts, measure, style)
 
 
 def route_map_style(style: MapStyle, route: RouteStyle) -> MapStyle:
@@ -389,12 +387,13 @@ def route_map_style(style: MapStyle, route: RouteStyle) -> MapStyle:
                                connectors=dataclasses.replace(style.connectors, show=False))
 
 
-def corridors_of(layout: MapLayout) -> Corridors:
-    """What the lines keep clear of: every box (a programme: its whole frame) and every label."""
+def corridors_of(layout: MapLayout, style: RouteStyle) -> Corridors:
+    """What the lines keep clear of: every box (a programme: its whole frame) and every label;
+    and what the theme makes a detour worth."""
     frames = {f.offer: f.segments for f in layout.frames}
     boxes = {b.id: frames.get(b.id, (b.rect,)) for b in layout.all_boxes()}
     texts = (*(t.rect for t in layout.labels), *(s.rect for s in layout.swatches))
-    return Corridors(boxes, texts, Rect(0, 0, layout.width, layout.height), layout.gap / 2)
+    return Corridors(boxes, texts, Rect(0, 0, layout.width, layout.height), layout.gap / 2, style.share, style.crossing, style.meeting, style.reach)
 
 
 @dataclass(frozen=True)
@@ -414,7 +413,7 @@ class RouteView:
 def _route_view(content: Content, theme: Theme, persona: Persona, base: MapBase) -> RouteView:
     style = base.style
     colour, dash = persona_colours(content, style)[persona.id]
-    plan = plan_routes([journey_of(persona)], _stations_for(base, [persona]), 0, base.corridors, legs=_legs(content.personas, base))
+    plan = plan_routes([journey_of(persona)], _stations_for(base, [persona]), 0, base.corridors)  # its own legs: no detours round others'
     route = plan.routes[0]
     boxes = [base.stations[s.offer] for s in route.stops]
     ref = f"{persona.id}-route"
@@ -478,19 +477,10 @@ def _bundled(base: MapBase, personas: Sequence[Persona], style: RouteStyle) -> t
     stays inside it (and off the boxes either side)."""
     journeys, stations = [journey_of(p) for p in personas], _stations_for(base, personas)
     pitch = style.line_width + style.line_gap
-    plan = plan_routes(journeys, stations, pitch, base.corridors, room=2 * base.corridors.clearance - style.line_gap, legs=_legs(personas, base))
+    plan = plan_routes(journeys, stations, pitch, base.corridors, room=2 * base.corridors.clearance - style.line_gap)
     if plan.gap >= pitch:
         return plan, style
     return plan, dataclasses.replace(style, line_width=max(plan.gap - style.line_gap, 0.2))
-
-
-def _legs(personas: Sequence[Persona], base: MapBase) -> Legs:
-    """The tracks of all the personas' legs, laid once: each persona's map draws its line as
-    the map of all journeys does, and a build routes every leg once, not once per map."""
-    key = tuple(p.id for p in personas)
-    if key not in base.legs:
-        base.legs[key] = route_legs([journey_of(p) for p in personas], _stations_for(base, personas), base.corridors)
-    return base.legs[key]
 
 
 def journey_of(persona: Persona) -> Journey:
