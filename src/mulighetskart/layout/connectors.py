@@ -202,11 +202,11 @@ class Grid:
                 self.through[0 if j0 == j else 1][i * ny + j] += weight
 
     @functools.cached_property
-    def _open(self) -> tuple[list[bool], list[bool]]:
+    def _open(self) -> list[bool]:
         """Per grid step (numbered as _step does, along x then along y): whether no obstacle covers it."""
         xs, ys, ny = self.xs, self.ys, len(self.ys)
         steps = [False] * (len(xs) * ny * 2)
-        for vertical, lines, across, blocked in ((False, ys, xs, self.h_blocked), (True, xs, ys, self.v_blocked)):
+        for vertical, across, blocked in ((False, xs, self.h_blocked), (True, ys, self.v_blocked)):
             for k, (starts, ends) in enumerate(blocked):
                 for a in range(len(across) - 1):
                     lo, hi = across[a], across[a + 1]

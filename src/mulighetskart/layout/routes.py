@@ -28,7 +28,7 @@ from typing import Annotated, Literal
 
 from ..content.fields import Doc, Loc, located
 from ..theme import Colour
-from .connectors import Grid, _along, _port, _side, simplify
+from .connectors import Grid, _port, _side, simplify
 from .geometry import Rect
 from .map import PT
 from .text import TextMeasure
@@ -143,18 +143,16 @@ Legs = Mapping[tuple[str, str], Sequence[Point]]  # (a, b) with a < b -> the tra
 
 
 def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], gap: float, corridors: Corridors | None = None,
-                room: float | None = None, legs: Legs | None = None) -> RoutePlan:
+                room: float | None = None) -> RoutePlan:
     """Every journey as a route over the stations; shared stretches as parallel lines `gap` apart,
-    or closer where the widest bundle would not fit in `room`. `legs`: the tracks route_legs laid
-    for these journeys or more (one persona's map then draws its line as the map of all does)."""
+    or closer where the widest bundle would not fit in `room`."""
     stops = {j.persona: journey_stops(j, stations) for j in journeys}
     order = [j.persona for j in journeys]
     if corridors is None:
         network = Network.build(order, stops, stations)
         tracks = {p: [s.offer for s in stops[p]] for p in order}
     else:
-        if legs is None or not _pairs(order, stops) <= set(legs):
-            legs = corridor_legs(order, stops, stations, corridors)
+        legs = corridor_legs(order, stops, stations, corridors)
         hidden = {_node(s.at) for p in order for s in stops[p]}  # the stop boxes are drawn over the lines: crossings there are not seen
         network, tracks = Network.of_tracks(order, corridor_tracks(order, stops, legs), hidden)
     orders = network.order_lines()
@@ -165,16 +163,6 @@ def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], ga
                    for p in order)
     stretches = tuple(Stretch(e, tuple(orders[e]), _rounded(network.paths[e])) for e in sorted(network.lines))
     return RoutePlan(routes, stretches, network.crossings(orders), gap)
-
-
-def route_legs(journeys: Sequence[Journey], stations: Mapping[str, Station], corridors: Corridors) -> Legs:
-    """The tracks between consecutive stops of all the journeys, laid together (see corridor_legs)."""
-    stops = {j.persona: journey_stops(j, stations) for j in journeys}
-    return corridor_legs([j.persona for j in journeys], stops, stations, corridors)
-
-
-def _pairs(order: Sequence[str], stops: Mapping[str, Sequence[Stop]]) -> set[tuple[str, str]]:
-    return {_edge(a.offer, b.offer) for p in order for a, b in itertools.pairwise(stops[p])}
 
 
 def corridor_legs(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], stations: Mapping[str, Station], corridors: Corridors) -> Legs:
