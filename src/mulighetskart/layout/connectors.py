@@ -163,18 +163,20 @@ class Grid:
             merged.append((starts, ends))
         return merged
 
-    def search(self, start: tuple[float, float], goal: tuple[float, float], target: str = "", weight: float = 1.0) -> list[tuple[float, float]] | None:
+    def search(self, start: tuple[float, float], goal: tuple[float, float], target: str = "", weight: float = 1.0,
+               within: Rect | None = None) -> list[tuple[float, float]] | None:
         """A route from start to goal; stretches used by routes to other targets cost extra, so
         lines only share a gutter where they must (routes to one target may merge). With a
         `crossing` cost, passing straight across a route costs that times the route's `weight`;
-        with a `meeting` cost, so does each grid point it shares with one."""
+        with a `meeting` cost, so does each grid point it shares with one. `within`: search there
+        only (else near the two ends first, then everywhere)."""
         lo_x, hi_x = sorted((start[0], goal[0]))
         lo_y, hi_y = sorted((start[1], goal[1]))
         near = Rect(lo_x, lo_y, hi_x - lo_x, hi_y - lo_y).grow(self.WINDOW)
         ends = [(_index(self.xs, x), _index(self.ys, y)) for x, y in (start, goal)]
         if any(i is None or j is None for i, j in ends) or len({self._parts[i * len(self.ys) + j] for i, j in ends}) > 1:
             return None  # no gutter joins them: no search need learn that by visiting every point it can reach
-        path = self._search(start, goal, near, target) or self._search(start, goal, None, target)
+        path = self._search(start, goal, within, target) if within else self._search(start, goal, near, target) or self._search(start, goal, None, target)
         if path:
             self._mark(path, target, weight)
         return path
@@ -304,7 +306,8 @@ class Grid:
                 if new < best[nkey] - 1e-9:
                     best[nkey] = new
                     came[nkey] = key
-                    heapq.heappush(frontier, (new + h(ni, nj), -new, nkey))  # ties: the deeper first
+                    dx, dy = hx[ni], hy[nj]  # h(ni, nj), inline: this line runs a million times a build
+                    heapq.heappush(frontier, (new + dx + dy + (bend if dx > 1e-9 and dy > 1e-9 else 0.0), -new, nkey))  # ties: the deeper first
         return None
 
     def _bounds(self, window: Rect | None) -> tuple[int, int, int, int]:

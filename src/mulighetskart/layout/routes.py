@@ -35,7 +35,8 @@ from .text import TextMeasure
 
 Point = tuple[float, float]
 EXHAUSTIVE_LIMIT = 6  # up to this many new stops per phase, try every order
-REROUTE_ROUNDS = 1  # after laying every leg, lay each again around all the others once: fewer crossings, at the cost of a second search each
+REROUTE_ROUNDS = 2  # after laying every leg, lay each again around all the others: fewer crossings; a third round finds no more
+RELAY_REACH = 10.0  # mm around its path that a leg laid again is searched
 EXACT_LIMIT = 12  # up to this many lines on a stretch, find its best order exactly (2^n steps)
 MAX_PASSES = 20  # local search rounds; it settles after two or three on real journeys
 PRECISION = 2  # decimals kept in coordinates: stable output, no float noise
@@ -216,11 +217,14 @@ def _lay(grid: Grid, pair: tuple[str, str], weight: int, rects: Mapping[str, Rec
 
 def _relay(grid: Grid, pair: tuple[str, str], weight: int, ports: Mapping, side_a: str, side_b: str,
            path: list[Point] | None) -> tuple[str, str, list[Point] | None]:
-    """A leg laid again by the same sides, around all the other legs."""
+    """A leg laid again by the same sides around all the other legs, near where it ran (a
+    search of the whole sheet costs more than it finds)."""
     if path:
         target = f"{pair[0]}>{pair[1]}"
         grid.unroute(path, target, weight)
-        path = grid.search(ports[(pair[0], side_a)][1], ports[(pair[1], side_b)][1], target, weight)
+        xs, ys = [x for x, _ in path], [y for _, y in path]
+        around = Rect(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)).grow(RELAY_REACH)  # the old path is one way there
+        path = grid.search(ports[(pair[0], side_a)][1], ports[(pair[1], side_b)][1], target, weight, around)
     return side_a, side_b, path
 
 
@@ -763,8 +767,8 @@ def check_routes(plan: RoutePlan, corridors: Corridors, tol: float = 0.05) -> Ro
 
 def segment_enters(r: Rect, a: Point, b: Point) -> bool:
     """Whether the segment a–b reaches the inside of r (Liang–Barsky clipping)."""
-    if r.w <= 0 or r.h <= 0:
-        return False
+    if r.w <= 0 or r.h <= 0 or max(a[0], b[0]) <= r.x or min(a[0], b[0]) >= r.right or max(a[1], b[1]) <= r.y or min(a[1], b[1]) >= r.bottom:
+        return False  # not even the segment's bounding box reaches inside: most boxes, decided at once
     t0, t1 = 0.0, 1.0
     dx, dy = b[0] - a[0], b[1] - a[1]
     for p, q in ((-dx, a[0] - r.x), (dx, r.right - a[0]), (-dy, a[1] - r.y), (dy, r.bottom - a[1])):
