@@ -121,10 +121,11 @@ class Grid:
         self.touched = [0.0] * (len(self.xs) * len(self.ys))  # grid point (i * ny + j) -> weight of the routes through it
         self.through = ([0.0] * len(self.touched), [0.0] * len(self.touched))  # grid point -> weight of the routes passing straight along x, along y
 
-    def fresh(self) -> Grid:
-        """The same grid with no routes laid: what it worked out about its gutters is kept."""
+    def fresh(self, shared: float, crossing: float, meeting: float) -> Grid:
+        """The same grid with no routes laid and these costs: what it worked out about its gutters is kept."""
         self._links, self._parts  # noqa: B018 - worked out here, so every fresh copy shares them
         grid = copy.copy(self)
+        grid.shared, grid.crossing, grid.meeting = shared, crossing, meeting
         grid._forget()
         return grid
 

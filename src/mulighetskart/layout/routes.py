@@ -28,7 +28,7 @@ from typing import Annotated, Literal
 
 from ..content.fields import Doc, Loc, located
 from ..theme import Colour
-from .connectors import Grid, _port, _side, simplify
+from .connectors import SHARED_COST, Grid, _port, _side, simplify
 from .geometry import Rect
 from .map import PT
 from .text import TextMeasure
@@ -178,10 +178,12 @@ def corridor_legs(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], sta
         for pair in {_edge(a.offer, b.offer) for a, b in itertools.pairwise(stops[p])}:
             riders[pair] += 1
     ports, grid = _gutters(corridors, rects)
-    grid = grid.fresh()
+    # one line never crosses itself: its legs only keep a little apart, as a map's connectors do
+    costs = (corridors.share - 1, corridors.crossing, corridors.meeting) if len(order) > 1 else (SHARED_COST, 0.0, 0.0)
+    grid = grid.fresh(*costs)
     busiest = sorted(riders, key=lambda pair: (-riders[pair], pair))
     found = {pair: _lay(grid, pair, riders[pair], rects, ports) for pair in busiest}
-    for _ in range(REROUTE_ROUNDS if len(order) > 1 else 0):  # each leg laid again around all the others' (one line never crosses itself)
+    for _ in range(REROUTE_ROUNDS if len(order) > 1 else 0):  # each leg laid again around all the others
         for pair in busiest:
             found[pair] = _relay(grid, pair, riders[pair], ports, *found[pair])
     legs = {}
@@ -200,8 +202,7 @@ def _gutters(corridors: Corridors, rects: Mapping[str, Rect]) -> tuple[dict, Gri
         c = corridors.clearance
         ports = {(sid, side): _port(rect, side, 0.5, c) for sid, rect in sorted(rects.items()) for side in SIDES}
         obstacles = [r for rs in corridors.boxes.values() for r in rs] + list(corridors.texts)
-        corridors.kept[key] = ports, Grid.around(obstacles, c, _around_boxes(corridors), [stub for _, stub in ports.values()],
-                                                 corridors.share - 1, corridors.crossing, corridors.meeting)
+        corridors.kept[key] = ports, Grid.around(obstacles, c, _around_boxes(corridors), [stub for _, stub in ports.values()])
     return corridors.kept[key]
 
 
