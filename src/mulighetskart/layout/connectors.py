@@ -3,8 +3,11 @@ geometry on rectangles and points (layout/map.py decides which connectors to dra
 
 from __future__ import annotations
 
+import copy
+import functools
 import heapq
 import itertools
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 
@@ -104,15 +107,31 @@ class Grid:
     BEND = 6.0  # mm of detour a bend is worth
     WINDOW = 40.0  # mm around the two ends searched first (routes are local; big sheets stay fast)
 
-    def __init__(self, xs: list[float], ys: list[float], blocks: list[Rect], shared: float = SHARED_COST):
+    def __init__(self, xs: list[float], ys: list[float], blocks: list[Rect], shared: float = SHARED_COST, crossing: float = 0.0,
+                 meeting: float = 0.0):
         self.xs, self.ys = xs, ys
-        self.shared = shared
-        self.used: dict[tuple[int, int, int, int], set[str]] = {}
+        self.shared, self.crossing, self.meeting = shared, crossing, meeting
+        self._forget()
         self.h_blocked = self._blocked(ys, [(r.y, r.bottom, r.x, r.right) for r in blocks])
         self.v_blocked = self._blocked(xs, [(r.x, r.right, r.y, r.bottom) for r in blocks])
 
+    def _forget(self) -> None:
+        """No routes laid yet."""
+        self.used: dict[int, set[str]] = {}  # grid step (see _step) -> the targets of the routes along it
+        self.touched = [0.0] * (len(self.xs) * len(self.ys))  # grid point (i * ny + j) -> weight of the routes through it
+        self.through = ([0.0] * len(self.touched), [0.0] * len(self.touched))  # grid point -> weight of the routes passing straight along x, along y
+
+    def fresh(self, shared: float, crossing: float, meeting: float) -> Grid:
+        """The same grid with no routes laid and these costs: what it worked out about its gutters is kept."""
+        self._links, self._parts  # noqa: B018 - worked out here, so every fresh copy shares them
+        grid = copy.copy(self)
+        grid.shared, grid.crossing, grid.meeting = shared, crossing, meeting
+        grid._forget()
+        return grid
+
     @classmethod
-    def around(cls, obstacles: list[Rect], clearance: float, bounds: Rect, stubs: list[tuple[float, float]], shared: float = SHARED_COST) -> Grid:
+    def around(cls, obstacles: list[Rect], clearance: float, bounds: Rect, stubs: list[tuple[float, float]], shared: float = SHARED_COST,
+               crossing: float = 0.0, meeting: float = 0.0) -> Grid:
         xs = {bounds.x + clearance, bounds.right - clearance, *(x for x, _ in stubs)}
         ys = {bounds.y + clearance, bounds.bottom - clearance, *(y for _, y in stubs)}
         for r in obstacles:
@@ -120,7 +139,10 @@ class Grid:
             ys.update((r.y - clearance, r.bottom + clearance))
         # grown a hair less than the clearance, so lines exactly `clearance` away stay open
         blocks = [r.grow(clearance - 1e-4) for r in obstacles]
-        return cls(_dedupe(xs), _dedupe(ys), blocks, shared)
+        inside = bounds.grow(-clearance + 1e-6)  # routes stay within the bounds, whatever lies beyond
+        xs = {x for x in xs if inside.x <= x <= inside.right}
+        ys = {y for y in ys if inside.y <= y <= inside.bottom}
+        return cls(_dedupe(xs), _dedupe(ys), blocks, shared, crossing, meeting)
 
     @staticmethod
     def _blocked(lines: list[float], spans: list[tuple[float, float, float, float]]) -> list[tuple[list[float], list[float]]]:
@@ -142,69 +164,151 @@ class Grid:
             merged.append((starts, ends))
         return merged
 
-    def search(self, start: tuple[float, float], goal: tuple[float, float], target: str = "") -> list[tuple[float, float]] | None:
+    def search(self, start: tuple[float, float], goal: tuple[float, float], target: str = "", weight: float = 1.0,
+               within: Rect | None = None) -> list[tuple[float, float]] | None:
         """A route from start to goal; stretches used by routes to other targets cost extra, so
-        lines only share a gutter where they must (routes to one target may merge)."""
+        lines only share a gutter where they must (routes to one target may merge). With a
+        `crossing` cost, passing straight across a route costs that times the route's `weight`;
+        with a `meeting` cost, so does each grid point it shares with one. `within`: search there
+        only (else near the two ends first, then everywhere)."""
         lo_x, hi_x = sorted((start[0], goal[0]))
         lo_y, hi_y = sorted((start[1], goal[1]))
         near = Rect(lo_x, lo_y, hi_x - lo_x, hi_y - lo_y).grow(self.WINDOW)
-        path = self._search(start, goal, near, target) or self._search(start, goal, None, target)
+        ends = [(_index(self.xs, x), _index(self.ys, y)) for x, y in (start, goal)]
+        if any(i is None or j is None for i, j in ends) or len({self._parts[i * len(self.ys) + j] for i, j in ends}) > 1:
+            return None  # no gutter joins them: no search need learn that by visiting every point it can reach
+        path = self._search(start, goal, within, target) if within else self._search(start, goal, near, target) or self._search(start, goal, None, target)
         if path:
-            for a, b in itertools.pairwise(path):
-                self._mark(a, b, target)
+            self._mark(path, target, weight)
         return path
 
-    def _mark(self, a: tuple[float, float], b: tuple[float, float], target: str) -> None:
-        """Remember every grid step of the segment a-b as used by a route to `target`."""
-        i0, i1 = sorted((_index(self.xs, a[0]), _index(self.xs, b[0])))
-        j0, j1 = sorted((_index(self.ys, a[1]), _index(self.ys, b[1])))
-        steps = [(i, j0, i + 1, j0) for i in range(i0, i1)] if j0 == j1 else [(i0, j, i0, j + 1) for j in range(j0, j1)]
-        for step in steps:
-            self.used.setdefault(step, set()).add(target)
+    def unroute(self, path: list[tuple[float, float]], target: str = "", weight: float = 1.0) -> None:
+        """Forget a route `search` found, so it can be laid again around the others."""
+        self._mark(path, target, -weight)
+
+
+    def _mark(self, path: list[tuple[float, float]], target: str, weight: float) -> None:
+        """Remember every grid step of the path as used by a route to `target`, the grid points
+        it passes and those it passes straight through (path holds every grid point it passes);
+        a negative weight forgets them."""
+        ny = len(self.ys)
+        nodes = [(_index(self.xs, x), _index(self.ys, y)) for x, y in path]
+        for step in dict.fromkeys(_step(min(i0, i1), min(j0, j1), ny, i0 == i1) for (i0, j0), (i1, j1) in itertools.pairwise(nodes)):
+            if weight > 0:
+                self.used.setdefault(step, set()).add(target)
+            elif not self.used[step].discard(target) and not self.used[step]:
+                del self.used[step]
+        for i, j in dict.fromkeys(nodes):
+            self.touched[i * ny + j] += weight
+        for (i0, j0), (i, j), (i1, j1) in zip(nodes, nodes[1:], nodes[2:], strict=False):
+            if j0 == j == j1 or i0 == i == i1:
+                self.through[0 if j0 == j else 1][i * ny + j] += weight
+
+    @functools.cached_property
+    def _open(self) -> list[bool]:
+        """Per grid step (numbered as _step does, along x then along y): whether no obstacle covers it."""
+        xs, ys, ny = self.xs, self.ys, len(self.ys)
+        steps = [False] * (len(xs) * ny * 2)
+        for vertical, across, blocked in ((False, xs, self.h_blocked), (True, ys, self.v_blocked)):
+            for k, (starts, ends) in enumerate(blocked):
+                for a in range(len(across) - 1):
+                    lo, hi = across[a], across[a + 1]
+                    c = bisect_left(starts, hi) - 1  # the last covered stretch starting before this step ends
+                    if c < 0 or ends[c] <= lo:
+                        steps[_step(k, a, ny, True) if vertical else _step(a, k, ny, False)] = True
+        return steps
+
+    @functools.cached_property
+    def _links(self) -> list[tuple[tuple[int, int, int, int, int, float], ...]]:
+        """Per grid point (i * ny + j): its open steps as (direction, i, j and number of the
+        point it leads to, step number, length), in the order the search tries them."""
+        xs, ys, ny, is_open = self.xs, self.ys, len(self.ys), self._open
+        links = []
+        for i in range(len(xs)):
+            for j in range(ny):
+                out = []
+                for nd, ni, nj in ((0, i + 1, j), (1, i - 1, j), (2, i, j + 1), (3, i, j - 1)):
+                    if not (0 <= ni < len(xs) and 0 <= nj < ny):
+                        continue
+                    if nd < 2:
+                        a = min(i, ni)
+                        step, length = (a * ny + j) * 2, xs[a + 1] - xs[a]
+                    else:
+                        a = min(j, nj)
+                        step, length = (i * ny + a) * 2 + 1, ys[a + 1] - ys[a]
+                    if is_open[step]:
+                        out.append((nd, ni, nj, ni * ny + nj, step, length))
+                links.append(tuple(out))
+        return links
+
+    @functools.cached_property
+    def _parts(self) -> list[int]:
+        """Per grid point (i * ny + j), which of the parts that open steps join it belongs to."""
+        ny, nx, is_open = len(self.ys), len(self.xs), self._open
+        part = [-1] * (nx * ny)
+        for seed in range(nx * ny):
+            if part[seed] < 0:
+                part[seed], todo = seed, [seed]
+                while todo:
+                    i, j = divmod(todo.pop(), ny)
+                    for step, other in (((i * ny + j) * 2, (i + 1) * ny + j), (((i - 1) * ny + j) * 2, (i - 1) * ny + j),
+                                        ((i * ny + j) * 2 + 1, i * ny + j + 1), ((i * ny + j - 1) * 2 + 1, i * ny + j - 1)):
+                        inside = 0 <= other < nx * ny and (step % 2 == 0 or other // ny == i)
+                        if inside and 0 <= step < len(is_open) and is_open[step] and part[other] < 0:
+                            part[other] = seed
+                            todo.append(other)
+        return part
 
     def _search(self, start, goal, window: Rect | None, target: str) -> list[tuple[float, float]] | None:
-        xs, ys = self.xs, self.ys
+        """A* over (grid point, direction of arrival); keys are ints, (i * ny + j) * 5 + d + 1, so
+        ties break as on the tuples (i, j, d)."""
+        xs, ys, ny = self.xs, self.ys, len(self.ys)
         si, sj, gi, gj = _index(xs, start[0]), _index(ys, start[1]), _index(xs, goal[0]), _index(ys, goal[1])
         if None in (si, sj, gi, gj):
             return None
         i_lo, i_hi, j_lo, j_hi = self._bounds(window)
-        h_blocked, v_blocked, used, bend, extra = self.h_blocked, self.v_blocked, self.used, self.BEND, self.shared
+        links, used, bend, extra = self._links, self.used, self.BEND, self.shared
+        crossing, (along_x, along_y) = self.crossing, self.through
+        meeting, touched = self.meeting, self.touched
         gx, gy = xs[gi], ys[gj]
+        hx = [abs(x - gx) for x in xs]
+        hy = [abs(y - gy) for y in ys]
 
         def h(i: int, j: int) -> float:  # never more than what is left: distance, and a bend unless aligned
-            dx, dy = abs(xs[i] - gx), abs(ys[j] - gy)
+            dx, dy = hx[i], hy[j]
             return dx + dy + (bend if dx > 1e-9 and dy > 1e-9 else 0.0)
 
-        frontier = [(h(si, sj), -0.0, si, sj, -1)]
-        best = {(si, sj, -1): 0.0}
-        came: dict[tuple[int, int, int], tuple[int, int, int]] = {}
+        start_key, goal_node = (si * ny + sj) * 5, gi * ny + gj
+        frontier = [(h(si, sj), -0.0, start_key)]
+        best = [math.inf] * (len(xs) * ny * 5)
+        best[start_key] = 0.0
+        came: dict[int, int] = {}
         while frontier:
-            _, neg_cost, i, j, d = heapq.heappop(frontier)
+            _, neg_cost, key = heapq.heappop(frontier)
             cost = -neg_cost
-            if i == gi and j == gj:
-                return self._path(came, (i, j, d))
-            if cost > best[(i, j, d)]:
+            node, d = divmod(key, 5)
+            d -= 1
+            if node == goal_node:
+                return self._path(came, key)
+            if cost > best[key]:
                 continue
-            for nd, ni, nj in ((0, i + 1, j), (1, i - 1, j), (2, i, j + 1), (3, i, j - 1)):
+            for nd, ni, nj, nnode, step, length in links[node]:
                 if ni < i_lo or ni > i_hi or nj < j_lo or nj > j_hi:
                     continue
-                if nd < 2:  # along a horizontal grid line
-                    a, b = min(i, ni), max(i, ni)
-                    lo, hi, (starts, ends), step = xs[a], xs[b], h_blocked[j], (a, j, b, j)
-                else:
-                    a, b = min(j, nj), max(j, nj)
-                    lo, hi, (starts, ends), step = ys[a], ys[b], v_blocked[i], (i, a, i, b)
-                k = bisect_left(starts, hi) - 1  # the last covered stretch starting before this step ends
-                if k >= 0 and ends[k] > lo:
-                    continue
                 shared = used.get(step)
-                length = (hi - lo) * (1 + extra) if shared and shared != {target} else hi - lo
+                if shared and (len(shared) > 1 or target not in shared):
+                    length *= 1 + extra
+                if meeting:  # onto a point other routes pass: lines meeting may have to cross
+                    length += meeting * touched[nnode]
                 new = cost + length + (bend if d != -1 and d != nd else 0.0)
-                key = (ni, nj, nd)
-                if new < best.get(key, float("inf")) - 1e-9:
-                    best[key] = new
-                    came[key] = (i, j, d)
-                    heapq.heappush(frontier, (new + h(ni, nj), -new, ni, nj, nd))  # ties: the deeper first
+                if d == nd and crossing:  # straight on: across the routes passing straight the other way
+                    new += crossing * (along_y if nd < 2 else along_x)[node]
+                nkey = nnode * 5 + nd + 1
+                if new < best[nkey] - 1e-9:
+                    best[nkey] = new
+                    came[nkey] = key
+                    dx, dy = hx[ni], hy[nj]  # h(ni, nj), inline: this line runs a million times a build
+                    heapq.heappush(frontier, (new + dx + dy + (bend if dx > 1e-9 and dy > 1e-9 else 0.0), -new, nkey))  # ties: the deeper first
         return None
 
     def _bounds(self, window: Rect | None) -> tuple[int, int, int, int]:
@@ -214,12 +318,18 @@ class Grid:
         return (bisect_left(self.xs, window.x), bisect_right(self.xs, window.right) - 1,
                 bisect_left(self.ys, window.y), bisect_right(self.ys, window.bottom) - 1)
 
-    def _path(self, came, key) -> list[tuple[float, float]]:
-        points = [(self.xs[key[0]], self.ys[key[1]])]
+    def _path(self, came: dict[int, int], key: int) -> list[tuple[float, float]]:
+        ny = len(self.ys)
+        points = [(self.xs[key // 5 // ny], self.ys[key // 5 % ny])]
         while key in came:
             key = came[key]
-            points.append((self.xs[key[0]], self.ys[key[1]]))
+            points.append((self.xs[key // 5 // ny], self.ys[key // 5 % ny]))
         return points[::-1]
+
+
+def _step(i: int, j: int, ny: int, vertical: bool) -> int:
+    """The grid step from point (i, j) to (i + 1, j), or to (i, j + 1) when `vertical`, as an int."""
+    return (i * ny + j) * 2 + vertical
 
 
 def _index(coords: list[float], value: float) -> int | None:

@@ -9,10 +9,12 @@ Without corridors it runs octilinear: straight, one 45° diagonal, straight agai
 
 Where several routes share a stretch of track they run side by side, offset by a fixed gap,
 and the side-by-side order of every stretch is chosen to keep crossings few (the
-line-ordering step of transit-map renderers such as LOOM: count the crossings each pair of
-lines makes where their paths meet or part, then improve the orders by local search). On
-corridor routes every grid step of the track is such a stretch, so lines sharing only part
-of their way still run side by side there.
+line-ordering step of transit-map renderers such as LOOM: round each station, two lines
+passing it cross where one's two places separate the other's; orders are improved stretch by
+stretch, each exactly). On corridor routes each leg is laid around the others (costs per
+shared gutter, crossing and meeting point, corridors.share/crossing/meeting), then laid again
+once around all of them: lines sharing gutters back and forth would cross where they meet and
+part, so the lines of the map of all journeys keep apart where they can.
 """
 
 from __future__ import annotations
@@ -20,23 +22,25 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Literal
 
 from ..content.fields import Doc, Loc, located
 from ..theme import Colour
-from .connectors import Grid, _along, _port, _side, simplify
+from .connectors import SHARED_COST, Grid, _port, _side, simplify
 from .geometry import Rect
 from .map import PT
 from .text import TextMeasure
 
 Point = tuple[float, float]
-EXHAUSTIVE_LIMIT = 6  # up to this many lines per stretch (or new stops per phase), try every order
+EXHAUSTIVE_LIMIT = 6  # up to this many new stops per phase, try every order
+REROUTE_ROUNDS = 2  # after laying every leg, lay each again around all the others: fewer crossings; a third round finds no more
+RELAY_REACH = 10.0  # mm around its path that a leg laid again is searched
+EXACT_LIMIT = 12  # up to this many lines on a stretch, find its best order exactly (2^n steps)
 MAX_PASSES = 20  # local search rounds; it settles after two or three on real journeys
 PRECISION = 2  # decimals kept in coordinates: stable output, no float noise
 SIDES = ("right", "bottom", "top", "left")
-SHARE = 0.5  # extra cost per mm of a gutter other lines already use: none, so lines bundle where their ways meet
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,10 @@ class RouteStyle:
     line_width: float
     line_gap: Annotated[float, Doc("space between parallel lines on a shared stretch")]
     corridor: Annotated[float, Doc("width of the gutters between boxes on route maps: room for parallel lines")]
+    share: Annotated[float, Doc("cost per mm of a gutter another line runs in: under 1 bundles lines, over 1 keeps them apart")]
+    crossing: Annotated[float, Doc("mm of detour worth taking not to cross another line")]
+    meeting: Annotated[float, Doc("mm of detour worth taking not to meet another line at a point of the gutters, where they may cross")]
+    reach: Annotated[float, Doc("mm beyond the outermost boxes that lines may run")]
     titles_only: Annotated[bool, Doc("route maps show offer titles only, so the map and its key fit one sheet of the map's paper")]
     map: Annotated[dict[str, float], Doc("targets.map lengths (mm) used instead on route maps, e.g. narrower boxes for titles only")]
     casing: Colour
@@ -114,6 +122,7 @@ class RoutePlan:
     routes: tuple[Route, ...]
     stretches: tuple[Stretch, ...]
     crossings: int  # line crossings at stations that no order of the lines could avoid
+    gap: float  # between the centres of parallel lines: the one asked for, or less to fit `room`
 
 
 @dataclass(frozen=True)
@@ -124,62 +133,123 @@ class Corridors:
     texts: tuple[Rect, ...]  # labels outside the boxes: lines never run over them
     sheet: Rect
     clearance: float
+    share: float = 1.0  # cost per mm of a gutter another line already runs in: under 1 draws lines into bundles, over 1 apart
+    crossing: float = 0.0  # mm of detour worth taking to avoid crossing another line straight
+    meeting: float = 0.0  # mm of detour worth taking to avoid each grid point another line passes (lines meeting may cross)
+    reach: float = math.inf  # how far beyond the outermost boxes lines may run (mm)
+    kept: dict = field(default_factory=dict, compare=False, repr=False)  # what routing worked out about these corridors (_gutters)
 
 
-def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], gap: float, corridors: Corridors | None = None) -> RoutePlan:
-    """Every journey as a route over the stations; shared stretches as parallel lines `gap` apart."""
+Legs = Mapping[tuple[str, str], Sequence[Point]]  # (a, b) with a < b -> the track from a's centre to b's
+
+
+def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], gap: float, corridors: Corridors | None = None,
+                room: float | None = None) -> RoutePlan:
+    """Every journey as a route over the stations; shared stretches as parallel lines `gap` apart,
+    or closer where the widest bundle would not fit in `room`."""
     stops = {j.persona: journey_stops(j, stations) for j in journeys}
     order = [j.persona for j in journeys]
     if corridors is None:
         network = Network.build(order, stops, stations)
         tracks = {p: [s.offer for s in stops[p]] for p in order}
     else:
-        network, tracks = Network.of_tracks(order, corridor_tracks(order, stops, stations, corridors))
+        legs = corridor_legs(order, stops, stations, corridors)
+        hidden = {_node(s.at) for p in order for s in stops[p]}  # the stop boxes are drawn over the lines: crossings there are not seen
+        network, tracks = Network.of_tracks(order, corridor_tracks(order, stops, legs), hidden)
     orders = network.order_lines()
+    widest = max((len(v) for v in orders.values()), default=1)
+    if room is not None and widest * gap > room:
+        gap = room / widest
     routes = tuple(Route(p, stops[p], _route_path(network, orders, p, tracks[p], stops[p][0].at if stops[p] else (0.0, 0.0), gap))
                    for p in order)
     stretches = tuple(Stretch(e, tuple(orders[e]), _rounded(network.paths[e])) for e in sorted(network.lines))
-    return RoutePlan(routes, stretches, network.crossings(orders))
+    return RoutePlan(routes, stretches, network.crossings(orders), gap)
 
 
-def corridor_tracks(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], stations: Mapping[str, Station],
-                    corridors: Corridors) -> dict[str, list[Point]]:
-    """Each persona's centre line through the gutters: stop centre, out by the side facing the
-    next stop, along the grid of gutter lines, in by the side facing back, next stop centre."""
-    c = corridors.clearance
+def corridor_legs(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], stations: Mapping[str, Station], corridors: Corridors) -> Legs:
+    """The track between each two consecutive stops: stop centre, out by the middle of the side
+    facing the other stop (lines from one box leave together), along the grid of gutter lines,
+    in by the side facing back, centre. Each leg avoids the gutters (corridors.share), the
+    crossings (corridors.crossing) and the meeting points (corridors.meeting) of the others:
+    most crossings of a transit map drawn this way are where lines meet and part."""
     rects = {sid: Rect(st.x, st.y, st.w, st.h) for sid, st in stations.items()}
-    pairs = sorted({_edge(a.offer, b.offer) for p in order for a, b in itertools.pairwise(stops[p])})
-    uses: dict[tuple[str, str], list] = defaultdict(list)
-    for a, b in pairs:
-        side_a, side_b = _side(rects[a], rects[b])
-        uses[(a, side_a)].append((_along(side_a, rects[b]), b, (a, b), 0))
-        uses[(b, side_b)].append((_along(side_b, rects[a]), a, (a, b), 1))
-    ports: dict[tuple[tuple[str, str], int], tuple[Point, Point]] = {}
-    for (sid, side), items in uses.items():  # one port per stretch, in the order of where they go: no crossing at the box
-        for k, (_, _, pair, end) in enumerate(sorted(items)):
-            ports[(pair, end)] = _port(rects[sid], side, (k + 1) / (len(items) + 1), c)
-    obstacles = [r for rs in corridors.boxes.values() for r in rs] + list(corridors.texts)
-    grid = Grid.around(obstacles, c, corridors.sheet, [stub for _, stub in ports.values()], SHARE)
+    riders: dict[tuple[str, str], int] = defaultdict(int)  # a leg's weight: the lines on it
+    for p in order:
+        for pair in {_edge(a.offer, b.offer) for a, b in itertools.pairwise(stops[p])}:
+            riders[pair] += 1
+    ports, grid = _gutters(corridors, rects)
+    # one line never crosses itself: its legs only keep a little apart, as a map's connectors do
+    costs = (corridors.share - 1, corridors.crossing, corridors.meeting) if len(order) > 1 else (SHARED_COST, 0.0, 0.0)
+    grid = grid.fresh(*costs)
+    busiest = sorted(riders, key=lambda pair: (-riders[pair], pair))
+    found = {pair: _lay(grid, pair, riders[pair], rects, ports) for pair in busiest}
+    for _ in range(REROUTE_ROUNDS if len(order) > 1 else 0):  # each leg laid again around all the others
+        for pair in busiest:
+            found[pair] = _relay(grid, pair, riders[pair], ports, *found[pair])
     legs = {}
-    for a, b in pairs:
-        found = grid.search(ports[((a, b), 0)][1], ports[((a, b), 1)][1], f"{a}>{b}")
-        if not found:  # no gutter reaches a stub (a label beside it): leave and enter by the middle of another side
-            spare = {(sid, side): _port(rects[sid], side, 0.5, c) for sid in (a, b) for side in SIDES}
-            wider = Grid.around(obstacles, c, corridors.sheet, [stub for _, stub in (*ports.values(), *spare.values())], SHARE)
-            for side_a, side_b in itertools.product(SIDES, SIDES):
-                if found := wider.search(spare[(a, side_a)][1], spare[(b, side_b)][1], f"{a}>{b}"):
-                    ports[((a, b), 0)], ports[((a, b), 1)] = spare[(a, side_a)], spare[(b, side_b)]
-                    break
-        stub_a, stub_b = ports[((a, b), 0)][1], ports[((a, b), 1)][1]
-        middle = found if found else list(metro_path(stub_a, stub_b))  # no gutter leads there: the map is too crowded
-        legs[(a, b)] = [(rects[a].cx, rects[a].cy), ports[((a, b), 0)][0], *middle, ports[((a, b), 1)][0], (rects[b].cx, rects[b].cy)]
+    for (a, b), (side_a, side_b, path) in found.items():
+        (port_a, stub_a), (port_b, stub_b) = ports[(a, side_a)], ports[(b, side_b)]
+        middle = path if path else list(metro_path(stub_a, stub_b))  # no gutter leads there: the map is too crowded
+        legs[(a, b)] = _dedupe([_round_point(p) for p in [(rects[a].cx, rects[a].cy), port_a, *middle, port_b, (rects[b].cx, rects[b].cy)]])
+    return legs
+
+
+def _gutters(corridors: Corridors, rects: Mapping[str, Rect]) -> tuple[dict, Grid]:
+    """The ports of every station's sides and the grid of gutter lines through their stubs:
+    worked out once for all the maps drawn over these corridors (corridors.kept)."""
+    key = ("gutters", tuple(sorted(rects.items())))
+    if key not in corridors.kept:
+        c = corridors.clearance
+        ports = {(sid, side): _port(rect, side, 0.5, c) for sid, rect in sorted(rects.items()) for side in SIDES}
+        obstacles = [r for rs in corridors.boxes.values() for r in rs] + list(corridors.texts)
+        corridors.kept[key] = ports, Grid.around(obstacles, c, _around_boxes(corridors), [stub for _, stub in ports.values()])
+    return corridors.kept[key]
+
+
+def _lay(grid: Grid, pair: tuple[str, str], weight: int, rects: Mapping[str, Rect], ports: Mapping) -> tuple[str, str, list[Point] | None]:
+    """(side of a, side of b, path between their stubs): by the sides facing each other, else
+    by any two sides a gutter joins (a label beside a stub); no path if none does."""
+    a, b = pair
+    for side_a, side_b in [_side(rects[a], rects[b]), *itertools.product(SIDES, SIDES)]:
+        if path := grid.search(ports[(a, side_a)][1], ports[(b, side_b)][1], f"{a}>{b}", weight):
+            return side_a, side_b, path
+    return (*_side(rects[a], rects[b]), None)
+
+
+def _relay(grid: Grid, pair: tuple[str, str], weight: int, ports: Mapping, side_a: str, side_b: str,
+           path: list[Point] | None) -> tuple[str, str, list[Point] | None]:
+    """A leg laid again by the same sides around all the other legs, near where it ran (a
+    search of the whole sheet costs more than it finds)."""
+    if path:
+        target = f"{pair[0]}>{pair[1]}"
+        grid.unroute(path, target, weight)
+        xs, ys = [x for x, _ in path], [y for _, y in path]
+        around = Rect(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)).grow(RELAY_REACH)  # the old path is one way there
+        path = grid.search(ports[(pair[0], side_a)][1], ports[(pair[1], side_b)][1], target, weight, around)
+    return side_a, side_b, path
+
+
+def _around_boxes(corridors: Corridors) -> Rect:
+    """Where lines may run: the gutters between the boxes and `reach` round them all, not over
+    the title or round the sheet's margins (long detours)."""
+    rects = [r for rs in corridors.boxes.values() for r in rs]
+    if not rects:
+        return corridors.sheet
+    reach, sheet = corridors.reach + corridors.clearance, corridors.sheet
+    x0, y0 = max(sheet.x, min(r.x for r in rects) - reach), max(sheet.y, min(r.y for r in rects) - reach)
+    x1, y1 = min(sheet.right, max(r.right for r in rects) + reach), min(sheet.bottom, max(r.bottom for r in rects) + reach)
+    return Rect(x0, y0, x1 - x0, y1 - y0)
+
+
+def corridor_tracks(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], legs: Legs) -> dict[str, list[Point]]:
+    """Each persona's centre line: its legs one after the other."""
     tracks = {}
     for persona in order:
         points: list[Point] = [stops[persona][0].at] if stops[persona] else []
         for a, b in itertools.pairwise(s.offer for s in stops[persona]):
             leg = legs[_edge(a, b)]
             points.extend(leg if (a, b) == _edge(a, b) else reversed(leg))
-        tracks[persona] = _dedupe([_round_point(p) for p in points])
+        tracks[persona] = _dedupe(points)
     return tracks
 
 
@@ -308,8 +378,23 @@ def _route_path(network: Network, orders: Mapping[tuple[str, str], list[str]], p
         edge = _edge(a, b)
         line_order = orders[edge]
         piece = offset_path(network.paths[edge], gap * (line_order.index(persona) - (len(line_order) - 1) / 2))
-        points.extend(piece if edge == (a, b) else reversed(piece))
+        _join(points, list(piece if edge == (a, b) else reversed(piece)))
     return _rounded(simplify(_dedupe(points)))
+
+
+def _join(points: list[Point], piece: list[Point]) -> None:
+    """Append the next stretch's piece. Where the line turns a right angle between stretches, the
+    two pieces meet at the corner of their offset lines (nested corners, as within a stretch); a
+    line straight on keeps a short step where it changes lanes."""
+    if len(points) >= 2 and len(piece) >= 2:
+        (ax, ay), (bx, by), (cx, cy), (dx, dy) = points[-2], points[-1], piece[0], piece[1]
+        u, v = (bx - ax, by - ay), (dx - cx, dy - cy)
+        cross = u[0] * v[1] - u[1] * v[0]
+        if abs(u[0] * v[0] + u[1] * v[1]) < 1e-9 and abs(cross) > 1e-9:
+            t = ((cx - ax) * v[1] - (cy - ay) * v[0]) / cross
+            points[-1] = (ax + t * u[0], ay + t * u[1])
+            piece = piece[1:]
+    points.extend(piece)
 
 
 def _chains(order: Sequence[str], ids: Mapping[str, list[str]], junctions: set[str]) -> tuple[dict[str, list[list[str]]], str | None]:
@@ -341,6 +426,54 @@ def _node(p: Point) -> str:
     return f"{p[0]:.2f},{p[1]:.2f}"
 
 
+def _passes(ways: Mapping[str, Sequence[str]]) -> dict[str, tuple[Pass, ...]]:
+    """Station -> each time a line passes it: the stretches it comes by and leaves by (a line
+    turning back under a stop box passes nothing there)."""
+    out: dict[str, list[Pass]] = defaultdict(list)
+    for line, way in ways.items():
+        for a, b, c in zip(way, way[1:], way[2:], strict=False):
+            if a != c:
+                out[b].append((line, _edge(a, b), _edge(b, c)))
+    return {station: tuple(ps) for station, ps in out.items()}
+
+
+def _pair_cost(pairs: Mapping[tuple[str, str], Sequence[int]]):
+    """An order's crossings from each pair's crossings with the first of them before the other, or after."""
+    def cost(line_order: Sequence[str]) -> int:
+        at = _slots(line_order)
+        return sum(before if at[p] < at[q] else after for (p, q), (before, after) in pairs.items())
+    return cost
+
+
+def _best_order(lines: Sequence[str], pairs: Mapping[tuple[str, str], Sequence[int]], cost) -> list[str]:
+    """The order with the fewest crossings: every order up to EXACT_LIMIT lines (dynamic
+    programming over which lines come first: the cost only sums pairs), else the best of
+    moving one line anywhere."""
+    if len(lines) > EXACT_LIMIT:
+        moves = ([*rest[:k], lines[i], *rest[k:]] for i in range(len(lines)) for rest in [[*lines[:i], *lines[i + 1:]]] for k in range(len(lines)))
+        return min(moves, key=cost)
+    n = len(lines)
+    def first(p: str, q: str) -> int:  # the crossings of p and q with p first
+        return pairs[(p, q)][0] if (p, q) in pairs else pairs[(q, p)][1] if (q, p) in pairs else 0
+
+    before = [[first(lines[a], lines[b]) for b in range(n)] for a in range(n)]
+    best: dict[int, tuple[int, tuple[int, ...]]] = {0: (0, ())}
+    for mask in range(1 << n):  # masks in increasing order: every subset before its supersets
+        if mask not in best:
+            continue
+        so_far, seq = best[mask]
+        for b in range(n):
+            if not mask & 1 << b:
+                new = (so_far + sum(before[a][b] for a in seq), (*seq, b))
+                if new < best.get(mask | 1 << b, (math.inf, ())):
+                    best[mask | 1 << b] = new
+    return [lines[i] for i in best[(1 << n) - 1][1]]
+
+
+def _slots(line_order: Sequence[str]) -> dict[str, int]:
+    return {line: i for i, line in enumerate(line_order)}
+
+
 def _edge(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
@@ -364,6 +497,41 @@ def _rounded(points: Sequence[Point]) -> tuple[Point, ...]:
 # --- Line ordering on shared stretches --------------------------------------------------------
 
 
+Pass = tuple[str, tuple[str, str], tuple[str, str]]  # a line through a station: the line, the stretch it comes by, the one it leaves by
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """Two lines passing one station (`p` by the stretches `p_ends`, `q` by `q_ends`); `ranks`:
+    where each of those four stretches leaves the station, counted round it."""
+
+    station: str
+    p: str
+    q: str
+    p_ends: tuple[tuple[str, str], tuple[str, str]]
+    q_ends: tuple[tuple[str, str], tuple[str, str]]
+    ranks: tuple[int, int, int, int]
+
+    def crosses(self, slots: Mapping[tuple[str, str], Mapping[str, int]]) -> bool:
+        """Whether the two cross, given each stretch's slot of each line on it: round the
+        station, each line joins two places (stretch, then slot along it); they cross where
+        one line's two places separate the other's."""
+        p1, p2 = self._at(slots, 0, self.p, self.p_ends[0]), self._at(slots, 1, self.p, self.p_ends[1])
+        q1, q2 = self._at(slots, 2, self.q, self.q_ends[0]), self._at(slots, 3, self.q, self.q_ends[1])
+        lo, hi = min(p1, p2), max(p1, p2)
+        return (lo < q1 < hi) != (lo < q2 < hi)
+
+    def _at(self, slots: Mapping[tuple[str, str], Mapping[str, int]], k: int, line: str, edge: tuple[str, str]) -> tuple[int, int]:
+        """A line's place round the station: its stretch's rank, then its slot counted clockwise
+        (slots run along the normal of a stretch's direction, from its first end)."""
+        slot = slots[edge][line]
+        return (self.ranks[k], slot if edge[0] == self.station else -slot)
+
+    def edges(self) -> set[tuple[str, str]]:
+        """The stretches whose order can change whether the two cross: those both lines use here."""
+        return set(self.p_ends) & set(self.q_ends)
+
+
 @dataclass(frozen=True)
 class Network:
     """Stations joined by stretches; which lines use each stretch and how they pass each station."""
@@ -372,9 +540,11 @@ class Network:
     lines: Mapping[tuple[str, str], tuple[str, ...]]  # stretch -> personas on it
     paths: Mapping[tuple[str, str], tuple[Point, ...]]  # stretch -> centre line from its first end
     visits: Mapping[str, Mapping[str, tuple[tuple[str, str], ...]]]  # station -> persona -> stretches at it
+    hidden: Set[str] = frozenset()  # stations under a drawn box: lines may cross there unseen
+    passes: Mapping[str, tuple[Pass, ...]] = field(default_factory=dict)  # station -> the lines passing it (not ending there)
 
     @classmethod
-    def of_tracks(cls, order: Sequence[str], tracks: Mapping[str, Sequence[Point]]) -> tuple[Network, dict[str, list[str]]]:
+    def of_tracks(cls, order: Sequence[str], tracks: Mapping[str, Sequence[Point]], hidden: Set[str] = frozenset()) -> tuple[Network, dict[str, list[str]]]:
         """The network of corridor tracks, and each persona's way through it as station ids.
 
         Its stations are the grid points where lines meet, part, end or could swap; a stretch
@@ -417,7 +587,7 @@ class Network:
                 edge = _edge(chain[0], chain[-1])
                 paths.setdefault(edge, tuple(pos[i] for i in (chain if edge[0] == chain[0] else reversed(chain))))
         network = cls({p: i for i, p in enumerate(order)}, {e: tuple(v) for e, v in lines.items()}, paths,
-                      {s: {p: tuple(es) for p, es in v.items()} for s, v in visits.items()})
+                      {s: {p: tuple(es) for p, es in v.items()} for s, v in visits.items()}, frozenset(hidden), _passes(ways))
         return network, ways
 
     @classmethod
@@ -432,75 +602,68 @@ class Network:
                 visits[b][persona].append(edge)
         paths = {e: metro_path(stations[e[0]].centre, stations[e[1]].centre) for e in lines}
         return cls({p: i for i, p in enumerate(order)}, {e: tuple(v) for e, v in lines.items()}, paths,
-                   {s: {p: tuple(es) for p, es in v.items()} for s, v in visits.items()})
+                   {s: {p: tuple(es) for p, es in v.items()} for s, v in visits.items()},
+                   passes=_passes({p: [s.offer for s in stops[p]] for p in order}))
 
     def order_lines(self) -> dict[tuple[str, str], list[str]]:
         """Side-by-side order of the lines on every stretch, with few crossings at the stations."""
         orders = {e: sorted(ls, key=self.rank.__getitem__) for e, ls in self.lines.items()}
+        slots = {e: _slots(o) for e, o in orders.items()}
+        by_edge: dict[tuple[str, str], list[Meeting]] = defaultdict(list)
+        for meeting in self.meetings():
+            for edge in meeting.edges():
+                by_edge[edge].append(meeting)
         for _ in range(MAX_PASSES):
             changed = False
             for edge in sorted(orders):
-                if len(orders[edge]) > 1:
-                    changed |= self._improve(orders, edge)
+                if len(orders[edge]) > 1 and by_edge[edge]:
+                    changed |= self._improve(orders, slots, edge, by_edge[edge])
             if not changed:
                 break
         return orders
 
-    def _improve(self, orders: dict[tuple[str, str], list[str]], edge: tuple[str, str]) -> bool:
-        """Best order of one stretch with the others fixed; True if it got strictly better."""
+    def _improve(self, orders: dict[tuple[str, str], list[str]], slots: dict[tuple[str, str], dict[str, int]], edge: tuple[str, str],
+                 meetings: Sequence[Meeting]) -> bool:
+        """Best order of one stretch with the others fixed; True if it got strictly better. Only
+        the meetings of two lines that both use the stretch change with its order, and each
+        only with which of the two comes first: so an order costs one lookup per pair."""
+        pairs: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # (p, q) -> crossings with p before q, after q
+        for m in meetings:
+            for k, slot in enumerate(({m.p: 0, m.q: 1}, {m.p: 1, m.q: 0})):
+                slots[edge] = slot
+                pairs[(m.p, m.q)][k] += m.crosses(slots)
         current = orders[edge]
-        best, best_cost = current, self._local(orders, edge)
-        for candidate in self._candidates(current):
-            orders[edge] = candidate
-            cost = self._local(orders, edge)
-            if cost < best_cost:
-                best, best_cost = candidate, cost
-        orders[edge] = best
-        return best is not current
-
-    @staticmethod
-    def _candidates(current: list[str]):
-        if len(current) <= EXHAUSTIVE_LIMIT:
-            return (list(p) for p in itertools.permutations(current))
-        return ([*current[:i], current[i + 1], current[i], *current[i + 2:]] for i in range(len(current) - 1))
-
-    def _local(self, orders: Mapping[tuple[str, str], list[str]], edge: tuple[str, str]) -> int:
-        return self.station_crossings(orders, edge[0]) + self.station_crossings(orders, edge[1])
+        cost = _pair_cost(pairs)
+        best = _best_order(current, pairs, cost)
+        if cost(best) < cost(current):
+            orders[edge], slots[edge] = best, _slots(best)
+            return True
+        slots[edge] = _slots(current)
+        return False
 
     def crossings(self, orders: Mapping[tuple[str, str], list[str]]) -> int:
-        return sum(self.station_crossings(orders, s) for s in sorted(self.visits))
+        slots = {e: _slots(o) for e, o in orders.items()}
+        return sum(m.crosses(slots) for m in self.meetings())
 
-    def station_crossings(self, orders: Mapping[tuple[str, str], list[str]], station: str) -> int:
-        """Pairs of lines that cross at this station, given the orders of its stretches."""
-        here = self.visits.get(station, {})
-        return sum(1 for p, q in itertools.combinations(sorted(here), 2) if self._crosses(orders, station, p, q, here))
+    def meetings(self) -> tuple[Meeting, ...]:
+        """Every two lines passing the same station where they could cross: not under a stop box
+        (it hides the crossing), not two passes of one line."""
+        out = []
+        for station in sorted(set(self.passes) - self.hidden):
+            here = self.passes[station]
+            for (p, *p_ends), (q, *q_ends) in itertools.combinations(here, 2):
+                if p != q:
+                    ranks = tuple(self._rank(station, e) for e in (*p_ends, *q_ends))
+                    out.append(Meeting(station, p, q, tuple(p_ends), tuple(q_ends), ranks))
+        return tuple(out)
 
-    def _crosses(self, orders, station: str, p: str, q: str, here) -> bool:
-        """Whether lines p and q cross where they meet at `station`.
+    def _rank(self, station: str, edge: tuple[str, str]) -> int:
+        """Where a stretch leaves the station, counted clockwise on the page (y grows down)."""
+        around = sorted({e for _, *ends in self.passes[station] for e in ends}, key=lambda e: self._bearing(station, e))
+        return around.index(edge)
 
-        Slots are counted along the normal of the direction leaving the station. Two lines that
-        arrive side by side and leave side by side must swap sides (they now face the other
-        way); two that part must each sit on the side of the turn it takes.
-        """
-        shared = sorted(set(here[p]) & set(here[q]))
-        if not shared:
-            return False  # they only touch at the station; no order changes that
-        first = shared[0]
-        side = self._outward(orders, station, first, p) - self._outward(orders, station, first, q)
-        if len(shared) == 2:
-            other = self._outward(orders, station, shared[1], p) - self._outward(orders, station, shared[1], q)
-            return (side > 0) == (other > 0)
-        exit_p = [e for e in here[p] if e != first]
-        exit_q = [e for e in here[q] if e != first]
-        if not exit_p or not exit_q:
-            return False  # one line ends here: it stops at the station, nothing to cross
-        return (self._turn(station, first, exit_p[0]) < self._turn(station, first, exit_q[0])) != (side > 0)
-
-    def _outward(self, orders, station: str, edge: tuple[str, str], persona: str) -> float:
-        """A line's slot on a stretch, counted along the normal of the direction leaving the station."""
-        line_order = orders[edge]
-        slot = line_order.index(persona) - (len(line_order) - 1) / 2
-        return slot if edge[0] == station else -slot
+    def _bearing(self, station: str, edge: tuple[str, str]) -> tuple[float, float]:
+        return tuple(self._heading(station, edge, k) % (2 * math.pi) for k in (1, -1))
 
     def _turn(self, station: str, into: tuple[str, str], out: tuple[str, str]) -> tuple[float, float]:
         """Angle from the stretch a line arrives on to the one it leaves by (first piece, then chord)."""
@@ -605,8 +768,8 @@ def check_routes(plan: RoutePlan, corridors: Corridors, tol: float = 0.05) -> Ro
 
 def segment_enters(r: Rect, a: Point, b: Point) -> bool:
     """Whether the segment a–b reaches the inside of r (Liang–Barsky clipping)."""
-    if r.w <= 0 or r.h <= 0:
-        return False
+    if r.w <= 0 or r.h <= 0 or max(a[0], b[0]) <= r.x or min(a[0], b[0]) >= r.right or max(a[1], b[1]) <= r.y or min(a[1], b[1]) >= r.bottom:
+        return False  # not even the segment's bounding box reaches inside: most boxes, decided at once
     t0, t1 = 0.0, 1.0
     dx, dy = b[0] - a[0], b[1] - a[1]
     for p, q in ((-dx, a[0] - r.x), (dx, r.right - a[0]), (-dy, a[1] - r.y), (dy, r.bottom - a[1])):

@@ -103,7 +103,7 @@ class Drawings:
 
     @functools.cached_property
     def base(self) -> MapBase:
-        return MapBase.of(self.content, self.theme, journeys_style(self.theme), build_date(self.content), self.memo)
+        return MapBase.of(self.content, self.theme, journeys_style(self.theme), build_date(self.content), self.memo, self.fonts)
 
     @functools.cached_property
     def fonts(self) -> str:
@@ -179,7 +179,7 @@ def run(job: Job, out: Writer) -> None:
     png = {"width_px": style.png_width, "font_dirs": [theme.font_path("regular").parent], "memo": job.memo}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         timelines = {p.id: pool.submit(_timeline_files, content, theme, style, p, sources[p.id], fonts, png) for p in content.personas}
-        base = MapBase.of(content, theme, style, job.date, job.memo)
+        base = MapBase.of(content, theme, style, job.date, job.memo, fonts)
         routes, previews, checks = {}, {}, {}
         for stem, view in _route_views(content, theme, base):  # each preview starts as soon as its SVG is there
             routes[stem] = route_document(theme, base, view)
@@ -356,7 +356,8 @@ class MapBase:
     rasters: sprites.SharedRasters = field(default_factory=sprites.SharedRasters, compare=False)  # the PNG previews' shared pixels
 
     @classmethod
-    def of(cls, content: Content, theme: Theme, style: JourneysStyle, date: dt.date, memo: Memo = NO_MEMO) -> MapBase:
+    def of(cls, content: Content, theme: Theme, style: JourneysStyle, date: dt.date, memo: Memo = NO_MEMO, fonts: str | None = None) -> MapBase:
+        """`fonts`: font_css's rules when the caller has them (a fresh build would subset again)."""
         measure = TextMeasure.from_theme(theme)
         mstyle = map_style(theme)
         check_map_style(mstyle, theme, content)
@@ -364,7 +365,7 @@ class MapBase:
         paper_w, paper_h = PAPERS[mstyle.paper]
         sheet = (paper_w - style.route.key_width - 2 * style.route.margin, paper_h)  # the key beside it: one sheet in all
         layout = fitted_layout(content, mstyle, measure, date, sheet, tighten=False, what="the route map")
-        fonts = font_css(content, theme, style, memo)
+        fonts = font_css(content, theme, style, memo) if fonts is None else fonts
         if fonts:  # one set of @font-face rules for the map's text and ours: a second set would shadow the first
             mstyle = dataclasses.replace(mstyle, embed_fonts=False)
         drawing = _hidden(_plain(ET.fromstring(render_svg(layout, content, theme, mstyle, content.guide.offer_url, date, memo))))
@@ -372,7 +373,7 @@ class MapBase:
         for name, value in zip(("x", "y", "width", "height"), box, strict=True):
             drawing.set(name, _n(value))
         viewport = {k: drawing.get(k) for k in ("x", "y", "width", "height", "viewBox")}
-        return cls(ET.tostring(drawing, encoding="unicode"), viewport, box, stations_of(layout), corridors_of(layout), fonts, measure, style)
+        return cls(ET.tostring(drawing, encoding="unicode"), viewport, box, stations_of(layout), corridors_of(layout, style.route), fonts, measure, style)
 
 
 def route_map_style(style: MapStyle, route: RouteStyle) -> MapStyle:
@@ -388,12 +389,13 @@ def route_map_style(style: MapStyle, route: RouteStyle) -> MapStyle:
                                connectors=dataclasses.replace(style.connectors, show=False))
 
 
-def corridors_of(layout: MapLayout) -> Corridors:
-    """What the lines keep clear of: every box (a programme: its whole frame) and every label."""
+def corridors_of(layout: MapLayout, style: RouteStyle) -> Corridors:
+    """What the lines keep clear of: every box (a programme: its whole frame) and every label;
+    and what the theme makes a detour worth."""
     frames = {f.offer: f.segments for f in layout.frames}
     boxes = {b.id: frames.get(b.id, (b.rect,)) for b in layout.all_boxes()}
     texts = (*(t.rect for t in layout.labels), *(s.rect for s in layout.swatches))
-    return Corridors(boxes, texts, Rect(0, 0, layout.width, layout.height), layout.gap / 2)
+    return Corridors(boxes, texts, Rect(0, 0, layout.width, layout.height), layout.gap / 2, style.share, style.crossing, style.meeting, style.reach)
 
 
 @dataclass(frozen=True)
@@ -413,7 +415,7 @@ class RouteView:
 def _route_view(content: Content, theme: Theme, persona: Persona, base: MapBase) -> RouteView:
     style = base.style
     colour, dash = persona_colours(content, style)[persona.id]
-    plan = plan_routes([journey_of(persona)], _stations_for(base, [persona]), 0, base.corridors)
+    plan = plan_routes([journey_of(persona)], _stations_for(base, [persona]), 0, base.corridors)  # its own legs: no detours round others'
     route = plan.routes[0]
     boxes = [base.stations[s.offer] for s in route.stops]
     ref = f"{persona.id}-route"
@@ -477,13 +479,10 @@ def _bundled(base: MapBase, personas: Sequence[Persona], style: RouteStyle) -> t
     stays inside it (and off the boxes either side)."""
     journeys, stations = [journey_of(p) for p in personas], _stations_for(base, personas)
     pitch = style.line_width + style.line_gap
-    plan = plan_routes(journeys, stations, pitch, base.corridors)
-    widest = max((len(s.lines) for s in plan.stretches), default=1)
-    room = 2 * base.corridors.clearance - style.line_gap
-    if widest * pitch <= room:
+    plan = plan_routes(journeys, stations, pitch, base.corridors, room=2 * base.corridors.clearance - style.line_gap)
+    if plan.gap >= pitch:
         return plan, style
-    pitch = room / widest
-    return plan_routes(journeys, stations, pitch, base.corridors), dataclasses.replace(style, line_width=max(pitch - style.line_gap, 0.2))
+    return plan, dataclasses.replace(style, line_width=max(plan.gap - style.line_gap, 0.2))
 
 
 def journey_of(persona: Persona) -> Journey:
