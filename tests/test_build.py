@@ -138,6 +138,20 @@ def test_theme_mistakes_in_two_targets_are_reported_in_one_run(tmp_path, map_mis
     assert not out.exists()
 
 
+def test_a_label_template_that_fills_in_an_unknown_field_is_located(tmp_path):
+    layouts = tmp_path / "layouts"
+    shutil.copytree(LAYOUTS, layouts)
+    shutil.copytree(LAYOUTS.parent / "fonts", tmp_path / "fonts")
+    theme = layouts / "theme.yaml"
+    text = theme.read_text(encoding="utf-8")
+    assert '  phase_span: "Fase {number} · {span}"' in text
+    theme.write_text(text.replace('  phase_span: "Fase {number} · {span}"', '  phase_span: "Fase {nummer} · {span}"', 1), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "mulighetskart", "build", "--content", str(FIXTURE_CONTENT), "--layouts", str(layouts),
+                          "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--only", "journeys"], capture_output=True, text=True)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert re.search(r"theme\.yaml:\d+:\d+: error: labels\.phase_span fills in nummer, which it does not know \(use \{number\}, \{span\}\)", run.stderr), run.stderr
+
+
 def test_layouts_copied_without_their_fonts_name_every_missing_file(tmp_path):
     """A municipality copies layouts/ elsewhere and forgets fonts/ (theme.yaml's `dir: ../fonts`):
     each missing file is located in theme.yaml, exit 1, no traceback from a target measuring

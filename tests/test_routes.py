@@ -207,3 +207,18 @@ def test_two_different_runs_between_the_same_stations_are_split_at_a_new_station
     assert clash in {"0.00,5.00", "5.00,5.00"}
     network, ways = Network.of_tracks(["p", "q"], {"p": detour, "q": direct})
     assert ways["q"] == ["0.00,0.00", "5.00,0.00"] and len(network.lines) == 3
+
+
+def test_the_best_order_of_a_stretch_is_the_order_with_fewest_crossings():
+    """Checked against every order of up to six lines, with crossings drawn at random."""
+    import random
+
+    from mulighetskart.layout.routes import _best_order, _pair_cost
+
+    rng = random.Random(7)
+    for n in range(1, 7):
+        for _ in range(20):
+            lines = [f"p{i}" for i in range(n)]
+            pairs = {(p, q): [rng.randint(0, 3), rng.randint(0, 3)] for p, q in itertools.combinations(lines, 2) if rng.random() < 0.7}
+            cost = _pair_cost(pairs)
+            assert cost(_best_order(lines, pairs, cost)) == min(cost(list(o)) for o in itertools.permutations(lines))

@@ -6,6 +6,7 @@ dataclass of its own section and receives it converted, with file:line:col on mi
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -185,12 +186,25 @@ def _laid_over(base, over, path: str, out: Collector):
     return merged
 
 
+# Labels that are templates: what each fills in.
+LABEL_FIELDS = {"phase_span": {"number", "span"}, "phase_heading": {"number", "span", "title"}}
+
+
 def _check_top(top: ThemeFile, layouts: Path, tokens: set[str], out: Collector) -> bool:
     """Reports missing fonts and undefined colours; False when a font file is missing."""
     named = [(top.fonts, style) for style in STYLES] + [(s, style) for s in top.fonts.scripts for style in ("regular", "bold")]
     missing = [(owner, style, f) for owner, style in named if not (f := layouts / top.fonts.dir / getattr(owner, style)).is_file()]
     for owner, style, f in missing:
         out.error(owner.loc.of(style), f"font file not found: {f}", "fonts live in fonts/ at the top of the project")
+    for key, fields in LABEL_FIELDS.items():
+        try:
+            used = {name for _, name, _, _ in string.Formatter().parse(top.labels.get(key, "")) if name is not None}
+        except ValueError as e:  # an unmatched brace
+            out.error(top.loc.of("labels"), f"labels.{key} is not a template: {e}")
+            continue
+        if used - fields:
+            out.error(top.loc.of("labels"), f"labels.{key} fills in {', '.join(sorted(used - fields))}, which it does not know",
+                      f"use {', '.join('{' + f + '}' for f in sorted(fields))}")
     for token in sorted(tokens - set(top.colours)):
         out.error(top.loc.of("colours"), f"colour token '{token}' used in content is not defined here")
     return not missing

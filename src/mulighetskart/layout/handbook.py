@@ -531,7 +531,7 @@ def plan_persona(content: Content, theme: Theme, lb: Labels, persona: Persona) -
     intro, *phase_texts = journey_text(content, theme, persona)
     phases = tuple(
         PhasePage(
-            heading=f"{theme.label('phase')} {i} · {span_label(ph, theme)} · {ph.title}",
+            heading=theme.label("phase_heading").format(number=i, span=span_label(ph, theme), title=ph.title),
             text=text,
             note=Markup(markdown_html(ph.note, 3)),
             refs=tuple(Ref(offer_anchor(o), content.offer(o).title) for o in ph.offers),

@@ -508,7 +508,7 @@ def _stations_for(base: MapBase, personas: Sequence[Persona]) -> Mapping[str, St
 
 
 def _stop_detail(theme: Theme, persona: Persona, phase_no: int) -> str:
-    return f"{theme.label('phase')} {phase_no} · {span_label(persona.journey[phase_no - 1], theme)}"
+    return theme.label("phase_span").format(number=phase_no, span=span_label(persona.journey[phase_no - 1], theme))
 
 
 def _names(names: list[str]) -> str:
