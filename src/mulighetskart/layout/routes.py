@@ -623,11 +623,24 @@ class Network:
         for meeting in self.meetings():
             for edge in meeting.edges():
                 by_edge[edge].append(meeting)
+        # A stretch's best order depends only on its own order and those of the stretches its
+        # meetings pass by: it is worked out again only when one of them changed (the same
+        # orders as working out every stretch each round, without the rounds that change nothing).
+        readers: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+        for edge, meetings in by_edge.items():
+            for m in meetings:
+                for other in (*m.p_ends, *m.q_ends):
+                    readers[other].add(edge)
+        dirty = set(orders)
         for _ in range(MAX_PASSES):
             changed = False
             for edge in sorted(orders):
-                if len(orders[edge]) > 1 and by_edge[edge]:
-                    changed |= self._improve(orders, slots, edge, by_edge[edge])
+                if edge not in dirty:
+                    continue
+                dirty.discard(edge)
+                if len(orders[edge]) > 1 and by_edge[edge] and self._improve(orders, slots, edge, by_edge[edge]):
+                    changed = True
+                    dirty |= readers[edge] | {edge}
             if not changed:
                 break
         return orders
