@@ -280,8 +280,9 @@ class Grid:
 
         start_key, goal_node = (si * ny + sj) * 5, gi * ny + gj
         frontier = [(h(si, sj), -0.0, start_key)]
-        best = [math.inf] * (len(xs) * ny * 5)
-        best[start_key] = 0.0
+        # by key, for the points reached only: the grid of a big sheet has millions (a list of
+        # them all, made anew for each search, cost more than most searches)
+        best = {start_key: 0.0}
         came: dict[int, int] = {}
         while frontier:
             _, neg_cost, key = heapq.heappop(frontier)
@@ -304,7 +305,7 @@ class Grid:
                 if d == nd and crossing:  # straight on: across the routes passing straight the other way
                     new += crossing * (along_y if nd < 2 else along_x)[node]
                 nkey = nnode * 5 + nd + 1
-                if new < best[nkey] - 1e-9:
+                if new < best.get(nkey, math.inf) - 1e-9:
                     best[nkey] = new
                     came[nkey] = key
                     dx, dy = hx[ni], hy[nj]  # h(ni, nj), inline: this line runs a million times a build
