@@ -149,7 +149,8 @@ def test_a_label_template_that_fills_in_an_unknown_field_is_located(tmp_path):
     run = subprocess.run([sys.executable, "-m", "mulighetskart", "build", "--content", str(FIXTURE_CONTENT), "--layouts", str(layouts),
                           "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--only", "journeys"], capture_output=True, text=True)
     assert run.returncode == 1 and "Traceback" not in run.stderr
-    assert re.search(r"theme\.yaml:\d+:\d+: error: labels\.phase_span fills in nummer, which it does not know \(use \{number\}, \{span\}\)", run.stderr), run.stderr
+    expected = r"theme\.yaml:\d+:\d+: error: labels\.phase_span fills in nummer, which it does not know \(use \{number\}, \{span\}\)"
+    assert re.search(expected, run.stderr), run.stderr
 
 
 def test_layouts_copied_without_their_fonts_name_every_missing_file(tmp_path):
