@@ -186,7 +186,6 @@ class Grid:
         """Forget a route `search` found, so it can be laid again around the others."""
         self._mark(path, target, -weight)
 
-
     def _mark(self, path: list[tuple[float, float]], target: str, weight: float) -> None:
         """Remember every grid step of the path as used by a route to `target`, the grid points
         it passes and those it passes straight through (path holds every grid point it passes);

@@ -368,9 +368,14 @@ def layout_map(content: Content, style: MapStyle, measure: TextMeasure, date: dt
     return layout
 
 
+def smallest_size(style: MapStyle) -> float:
+    """The smallest type size the theme sets for the map, in pt."""
+    return min(v for k, v in vars(style.sizes).items() if k != "loc")
+
+
 def fit_styles(style: MapStyle, tighten: bool = True) -> list[tuple[float, MapStyle]]:
     """(scale, style) of the tries, in order: as designed; spacing tightened; then smaller and smaller."""
-    smallest = min(v for k, v in vars(style.sizes).items() if k != "loc")
+    smallest = smallest_size(style)
     k_min = min(1.0, style.min_text / smallest)
     ks, k = [], 1.0 - SHRINK_STEP
     while k > k_min + EPS:

@@ -208,8 +208,10 @@ def check(content: Content, theme: Theme) -> list[Problem]:
     return []  # the map's check covers the map the routes are drawn on (`uses`)
 
 
-# The drawings print an offer's map title and text, never its prose for the handbook and CMS.
-TARGET = Target(name="journeys", style=JourneysStyle, run=run, uses=("map",), reads=reading_all_but(Offer, OFFER_PROSE))
+# The drawings print an offer's map title and text, never its prose for the handbook and CMS:
+# what they read, for the build's cache key and the handbook's kept figures.
+drawn_content = reading_all_but(Offer, OFFER_PROSE)
+TARGET = Target(name="journeys", style=JourneysStyle, run=run, uses=("map",), reads=drawn_content)
 
 
 def journeys_style(theme: Theme) -> JourneysStyle:

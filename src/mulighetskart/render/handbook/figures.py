@@ -19,13 +19,13 @@ from functools import cache, partial
 from pathlib import Path
 
 from ...content.fingerprint import fingerprint
-from ...content.model import OFFER_PROSE, Content, Offer
+from ...content.model import Content
 from ...errors import BuildError
 from ...fontconfig import fonts_key
 from ...layout.handbook import Handbook, persona_anchor
 from ...memo import NO_MEMO, Memo
 from ...theme import Theme
-from ..journeys import Drawings
+from ..journeys import Drawings, drawn_content
 from ..map_svg import map_svg
 from ..rasterise import rsvg, rsvg_exe, tool_version
 from .html import FIGURES
@@ -40,7 +40,7 @@ def draw_figures(content: Content, theme: Theme, hb: Handbook, memo: Memo = NO_M
 
     Kept in `memo` by what the drawings read: an edit of an offer's prose draws nothing again."""
     names = [hb.map.src, *((page.anchor, page.timeline.src, page.route.src) for page in hb.personas)]
-    key = (fingerprint(content, Offer, frozenset(OFFER_PROSE)), fingerprint(theme), json.dumps(names), fonts_key([theme.font_path("regular").parent]))
+    key = (drawn_content(content), fingerprint(theme), json.dumps(names), fonts_key([theme.font_path("regular").parent]))
     drawn = json.loads(memo.get("handbook-figures", lambda: json.dumps(_draw_figures(content, theme, hb, memo)).encode("utf-8"), *key))
     return drawn[0], {name: tuple(layers) for name, layers in drawn[1].items()}
 

@@ -15,7 +15,7 @@ from ... import __version__
 from ...content.model import Content
 from ...errors import BuildError, Problem
 from ...layout.handbook import EditionStyle, Handbook, HandbookStyle, Labels, PageStyle, Part, book_parts
-from ...layout.map import PAPERS
+from ...layout.map import PAPERS, smallest_size
 from ...theme import Theme
 from .page_numbers import PageNumbers, page_digits
 from .slices import Slice, sliced_svgs
@@ -113,7 +113,7 @@ def map_page_problems(theme: Theme, style: HandbookStyle) -> list[Problem]:
         return []  # the map's own section failed: its problem is reported already
     mstyle = theme.section("map")
     paper_w, paper_h = PAPERS[mstyle.paper]
-    smallest = min(v for name, v in vars(mstyle.sizes).items() if name != "loc")
+    smallest = smallest_size(mstyle)
     problems = []
     for name in ("print", "screen"):
         ed = getattr(style.editions, name)
