@@ -19,10 +19,11 @@ part, so the lines of the map of all journeys keep apart where they can.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Literal
 
@@ -37,7 +38,7 @@ Point = tuple[float, float]
 EXHAUSTIVE_LIMIT = 6  # up to this many new stops per phase, try every order
 REROUTE_ROUNDS = 2  # after laying every leg, lay each again around all the others: fewer crossings; a third round finds no more
 RELAY_REACH = 10.0  # mm around its path that a leg laid again is searched
-EXACT_LIMIT = 12  # up to this many lines on a stretch, find its best order exactly (2^n steps)
+EXACT_LIMIT = 10  # up to this many lines on a stretch, find its best order exactly (2^n steps)
 MAX_PASSES = 20  # local search rounds; it settles after two or three on real journeys
 PRECISION = 2  # decimals kept in coordinates: stable output, no float noise
 SIDES = ("right", "bottom", "top", "left")
@@ -445,20 +446,20 @@ def _pair_cost(pairs: Mapping[tuple[str, str], Sequence[int]]):
     return cost
 
 
-def _best_order(lines: Sequence[str], pairs: Mapping[tuple[str, str], Sequence[int]], cost) -> list[str]:
-    """The order with the fewest crossings: every order up to EXACT_LIMIT lines (dynamic
-    programming over which lines come first: the cost only sums pairs), else the best of
-    moving one line anywhere."""
-    if len(lines) > EXACT_LIMIT:
-        moves = ([*rest[:k], lines[i], *rest[k:]] for i in range(len(lines)) for rest in [[*lines[:i], *lines[i + 1:]]] for k in range(len(lines)))
-        return min(moves, key=cost)
+def _best_order(lines: Sequence[str], pairs: Mapping[tuple[str, str], Sequence[int]]) -> list[str]:
+    """The order with the fewest crossings (ties: the first in the order tried): every order up
+    to EXACT_LIMIT lines (dynamic programming over which lines come first: the cost only sums
+    pairs), else the best of moving one line anywhere."""
     n = len(lines)
-    def first(p: str, q: str) -> int:  # the crossings of p and q with p first
-        return pairs[(p, q)][0] if (p, q) in pairs else pairs[(q, p)][1] if (q, p) in pairs else 0
-
-    before = [[first(lines[a], lines[b]) for b in range(n)] for a in range(n)]
+    at = _slots(lines)
+    before = [[0] * n for _ in range(n)]  # before[a][b]: the crossings of lines a and b with a first
+    for (p, q), (first, second) in pairs.items():
+        before[at[p]][at[q]] += first
+        before[at[q]][at[p]] += second
     if not any(map(any, before)):
-        return list(lines)  # no order crosses less: the first order, as the search below would give
+        return list(lines)  # no order crosses less
+    if n > EXACT_LIMIT:
+        return _best_move(lines, before)
     # after[mask][b]: the crossings of b placed after the lines in mask, summed once per mask
     # (from the mask without its lowest line) instead of once per step
     after: list[list[int]] = [[0] * n]
@@ -466,18 +467,36 @@ def _best_order(lines: Sequence[str], pairs: Mapping[tuple[str, str], Sequence[i
         low = mask & -mask
         row, prev = before[low.bit_length() - 1], after[mask ^ low]
         after.append([prev[b] + row[b] for b in range(n)])
-    best: dict[int, tuple[int, tuple[int, ...]]] = {0: (0, ())}
-    for mask in range(1 << n):  # masks in increasing order: every subset before its supersets
-        if mask not in best:
-            continue
-        so_far, seq = best[mask]
+    full = (1 << n) - 1
+    rest = [0] * (1 << n)  # rest[mask]: the fewest crossings of the lines not in mask, placed after it
+    for mask in range(full - 1, -1, -1):
         adds = after[mask]
-        for b in range(n):
-            if not mask & 1 << b:
-                new = (so_far + adds[b], (*seq, b))
-                if new < best.get(mask | 1 << b, (math.inf, ())):
-                    best[mask | 1 << b] = new
-    return [lines[i] for i in best[(1 << n) - 1][1]]
+        rest[mask] = min(adds[b] + rest[mask | 1 << b] for b in range(n) if not mask & 1 << b)
+    order, mask = [], 0
+    while mask != full:  # the lowest line that keeps the fewest at each place: the first best order
+        adds = after[mask]
+        b = next(b for b in range(n) if not mask & 1 << b and adds[b] + rest[mask | 1 << b] == rest[mask])
+        order.append(lines[b])
+        mask |= 1 << b
+    return order
+
+
+def _best_move(lines: Sequence[str], before: list[list[int]]) -> list[str]:
+    """The best order made by moving one line (i) to any place (k) among the others, tried i by
+    i and k by k (ties: the first). A move changes only the moved line's pairs, so each place's
+    cost is one step from the one before."""
+    n = len(lines)
+    total = sum(before[a][b] for a in range(n) for b in range(a + 1, n))
+    best, best_cost = list(lines), math.inf
+    for i in range(n):
+        rest = [a for a in range(n) if a != i]
+        cost = total - sum(before[a][i] for a in range(i)) - sum(before[i][b] for b in range(i + 1, n)) + sum(before[i][a] for a in rest)
+        for k in range(n):
+            if cost < best_cost:
+                best, best_cost = [lines[a] for a in rest[:k]] + [lines[i]] + [lines[a] for a in rest[k:]], cost
+            if k < n - 1:
+                cost += before[rest[k]][i] - before[i][rest[k]]
+    return best
 
 
 def _slots(line_order: Sequence[str]) -> dict[str, int]:
@@ -620,7 +639,7 @@ class Network:
         orders = {e: sorted(ls, key=self.rank.__getitem__) for e, ls in self.lines.items()}
         slots = {e: _slots(o) for e, o in orders.items()}
         by_edge: dict[tuple[str, str], list[Meeting]] = defaultdict(list)
-        for meeting in self.meetings():
+        for meeting in self.meetings:
             for edge in meeting.edges():
                 by_edge[edge].append(meeting)
         # A stretch's best order depends only on its own order and those of the stretches its
@@ -657,7 +676,7 @@ class Network:
                 pairs[(m.p, m.q)][k] += m.crosses(slots)
         current = orders[edge]
         cost = _pair_cost(pairs)
-        best = _best_order(current, pairs, cost)
+        best = _best_order(current, pairs)
         if cost(best) < cost(current):
             orders[edge], slots[edge] = best, _slots(best)
             return True
@@ -666,24 +685,25 @@ class Network:
 
     def crossings(self, orders: Mapping[tuple[str, str], list[str]]) -> int:
         slots = {e: _slots(o) for e, o in orders.items()}
-        return sum(m.crosses(slots) for m in self.meetings())
+        return sum(m.crosses(slots) for m in self.meetings)
 
+    @functools.cached_property  # ordering and counting both read them
     def meetings(self) -> tuple[Meeting, ...]:
         """Every two lines passing the same station where they could cross: not under a stop box
         (it hides the crossing), not two passes of one line."""
         out = []
         for station in sorted(set(self.passes) - self.hidden):
             here = self.passes[station]
+            rank = self._ranks(station)
             for (p, *p_ends), (q, *q_ends) in itertools.combinations(here, 2):
                 if p != q:
-                    ranks = tuple(self._rank(station, e) for e in (*p_ends, *q_ends))
-                    out.append(Meeting(station, p, q, tuple(p_ends), tuple(q_ends), ranks))
+                    out.append(Meeting(station, p, q, tuple(p_ends), tuple(q_ends), tuple(rank[e] for e in (*p_ends, *q_ends))))
         return tuple(out)
 
-    def _rank(self, station: str, edge: tuple[str, str]) -> int:
-        """Where a stretch leaves the station, counted clockwise on the page (y grows down)."""
+    def _ranks(self, station: str) -> dict[tuple[str, str], int]:
+        """Where each stretch leaves the station, counted clockwise on the page (y grows down)."""
         around = sorted({e for _, *ends in self.passes[station] for e in ends}, key=lambda e: self._bearing(station, e))
-        return around.index(edge)
+        return {e: k for k, e in enumerate(around)}
 
     def _bearing(self, station: str, edge: tuple[str, str]) -> tuple[float, float]:
         return tuple(self._heading(station, edge, k) % (2 * math.pi) for k in (1, -1))
@@ -777,16 +797,39 @@ class RouteCheck:
 def check_routes(plan: RoutePlan, corridors: Corridors, tol: float = 0.05) -> RouteCheck:
     """Count what makes a transit map hard to read; `tol` mm of touching does not count."""
     through = over = 0
-    texts = [r.grow(-tol) for r in corridors.texts]
+    boxes = _Buckets([(sid, r.grow(-tol)) for sid, rs in corridors.boxes.items() for r in rs])
+    texts = _Buckets([("", r.grow(-tol)) for r in corridors.texts])
     for route in plan.routes:
         stops = {s.offer for s in route.stops}
-        others = [r.grow(-tol) for sid, rs in corridors.boxes.items() if sid not in stops for r in rs]
         for a, b in itertools.pairwise(route.path):
-            through += any(segment_enters(r, a, b) for r in others)
-            over += any(segment_enters(r, a, b) for r in texts)
-    hidden = [r.grow(-tol) for sid in {s.offer for route in plan.routes for s in route.stops} for r in corridors.boxes.get(sid, ())]
-    seen = [p for p in crossing_points([r.path for r in plan.routes]) if not any(r.x < p[0] < r.right and r.y < p[1] < r.bottom for r in hidden)]
+            through += any(sid not in stops and segment_enters(r, a, b) for sid, r in boxes.near(a, b))
+            over += any(segment_enters(r, a, b) for _, r in texts.near(a, b))
+    stops = {s.offer for route in plan.routes for s in route.stops}
+    hidden = _Buckets([(sid, r.grow(-tol)) for sid in sorted(stops) for r in corridors.boxes.get(sid, ())])
+    seen = [p for p in crossing_points([r.path for r in plan.routes]) if not any(r.x < p[0] < r.right and r.y < p[1] < r.bottom for _, r in hidden.near(p, p))]
     return RouteCheck(through, over, len(seen))
+
+
+class _Buckets:
+    """Labelled rectangles by the columns and rows of a coarse grid they cover: a segment is
+    tried against those standing near it only (a big map has thousands)."""
+
+    CELL = 20.0  # mm
+
+    def __init__(self, rects: Sequence[tuple[str, Rect]]):
+        self.cells: dict[tuple[int, int], list[tuple[str, Rect]]] = defaultdict(list)
+        for item in rects:
+            for cell in self._cells(item[1].x, item[1].y, item[1].right, item[1].bottom):
+                self.cells[cell].append(item)
+
+    def _cells(self, x0: float, y0: float, x1: float, y1: float) -> Iterator[tuple[int, int]]:
+        c = self.CELL
+        return itertools.product(range(math.floor(x0 / c), math.floor(x1 / c) + 1), range(math.floor(y0 / c), math.floor(y1 / c) + 1))
+
+    def near(self, a: Point, b: Point) -> list[tuple[str, Rect]]:
+        """The rectangles in the cells of the segment a-b's bounding box, each once."""
+        found = (item for cell in self._cells(min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])) for item in self.cells.get(cell, ()))
+        return list(dict.fromkeys(found))
 
 
 def segment_enters(r: Rect, a: Point, b: Point) -> bool:
@@ -812,15 +855,35 @@ def segment_enters(r: Rect, a: Point, b: Point) -> bool:
 
 def crossing_points(paths: Sequence[Sequence[Point]]) -> list[Point]:
     """Where segments of different paths cross properly (touching and overlapping do not count).
-    The stop boxes are drawn over the lines: a caller leaves out the crossings they hide."""
-    segments = sorted((min(a[0], b[0]), max(a[0], b[0]), i, a, b) for i, path in enumerate(paths) for a, b in itertools.pairwise(path))
+    The stop boxes are drawn over the lines: a caller leaves out the crossings they hide.
+
+    Lines run in the gutters, so most segments are level or upright: those two sorts are met
+    by a sweep (a level one can only cross the upright ones standing over it); any other
+    segment is tried against all."""
+    level, upright, slanted = [], [], []
+    for i, path in enumerate(paths):
+        for a, b in itertools.pairwise(path):
+            if abs(a[1] - b[1]) < 1e-9:
+                level.append((a[1], min(a[0], b[0]), max(a[0], b[0]), i, a, b))
+            elif abs(a[0] - b[0]) < 1e-9:
+                upright.append((a[0], min(a[1], b[1]), max(a[1], b[1]), i, a, b))
+            else:
+                slanted.append((i, a, b))
+    cell = 10.0  # mm: an upright segment is listed in each cell of the column it stands in
+    column: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+    for u in upright:
+        for row in range(math.floor(u[1] / cell), math.floor(u[2] / cell) + 1):
+            column[(math.floor(u[0] / cell), row)].append(u)
     points = []
-    for k, (_, hi, i, a, b) in enumerate(segments):
-        for lo2, _, j, c, d in segments[k + 1:]:
-            if lo2 > hi:
-                break
-            if i != j and _cross(a, b, c, d):
-                points.append(_meet(a, b, c, d))
+    for y, x0, x1, i, a, b in level:
+        row = math.floor(y / cell)
+        for col in range(math.floor(x0 / cell), math.floor(x1 / cell) + 1):
+            for x, y0, y1, j, c, d in column.get((col, row), ()):
+                if i != j and x0 < x < x1 and y0 < y < y1 and _cross(a, b, c, d):
+                    points.append(_meet(a, b, c, d))
+    others = [(i, a, b) for _, _, _, i, a, b in (*level, *upright)]
+    for k, (i, a, b) in enumerate(slanted):
+        points.extend(_meet(a, b, c, d) for j, c, d in [*others, *slanted[k + 1:]] if i != j and _cross(a, b, c, d))
     return points
 
 
