@@ -117,7 +117,7 @@ class Grid:
 
     def _forget(self) -> None:
         """No routes laid yet."""
-        self.used: dict[int, set[str]] = {}  # grid step (see _step) -> the targets of the routes along it
+        self.used: list[set[str] | None] = [None] * (len(self.xs) * len(self.ys) * 2)  # grid step (see _step) -> the targets of the routes along it
         self.touched = [0.0] * (len(self.xs) * len(self.ys))  # grid point (i * ny + j) -> weight of the routes through it
         self.through = ([0.0] * len(self.touched), [0.0] * len(self.touched))  # grid point -> weight of the routes passing straight along x, along y
 
@@ -194,9 +194,9 @@ class Grid:
         nodes = [(_index(self.xs, x), _index(self.ys, y)) for x, y in path]
         for step in dict.fromkeys(_step(min(i0, i1), min(j0, j1), ny, i0 == i1) for (i0, j0), (i1, j1) in itertools.pairwise(nodes)):
             if weight > 0:
-                self.used.setdefault(step, set()).add(target)
-            elif not self.used[step].discard(target) and not self.used[step]:
-                del self.used[step]
+                self.used[step] = {*(self.used[step] or ()), target}
+            else:
+                self.used[step] = (self.used[step] or set()) - {target} or None
         for i, j in dict.fromkeys(nodes):
             self.touched[i * ny + j] += weight
         for (i0, j0), (i, j), (i1, j1) in zip(nodes, nodes[1:], nodes[2:], strict=False):
@@ -266,7 +266,7 @@ class Grid:
         if None in (si, sj, gi, gj):
             return None
         i_lo, i_hi, j_lo, j_hi = self._bounds(window)
-        links, used, bend, extra = self._links, self.used, self.BEND, self.shared
+        links, used, bend, extra, inf = self._links, self.used, self.BEND, 1 + self.shared, math.inf
         crossing, (along_x, along_y) = self.crossing, self.through
         meeting, touched = self.meeting, self.touched
         gx, gy = xs[gi], ys[gj]
@@ -292,19 +292,21 @@ class Grid:
                 return self._path(came, key)
             if cost > best[key]:
                 continue
+            turn = cost + bend
             for nd, ni, nj, nnode, step, length in links[node]:
                 if ni < i_lo or ni > i_hi or nj < j_lo or nj > j_hi:
                     continue
-                shared = used.get(step)
-                if shared and (len(shared) > 1 or target not in shared):
-                    length *= 1 + extra
-                if meeting:  # onto a point other routes pass: lines meeting may have to cross
-                    length += meeting * touched[nnode]
-                new = cost + length + (bend if d != -1 and d != nd else 0.0)
-                if d == nd and crossing:  # straight on: across the routes passing straight the other way
-                    new += crossing * (along_y if nd < 2 else along_x)[node]
+                shared = used[step]
+                if shared and (target not in shared or len(shared) > 1):
+                    length *= extra
+                if d == nd:
+                    new = cost + length + meeting * touched[nnode]
+                    if crossing:  # straight on: across the routes passing straight the other way
+                        new += crossing * (along_y if nd < 2 else along_x)[node]
+                else:
+                    new = (turn if d != -1 else cost) + length + meeting * touched[nnode]  # onto a point other routes pass: lines meeting may cross
                 nkey = nnode * 5 + nd + 1
-                if new < best.get(nkey, math.inf) - 1e-9:
+                if new < best.get(nkey, inf) - 1e-9:
                     best[nkey] = new
                     came[nkey] = key
                     dx, dy = hx[ni], hy[nj]  # h(ni, nj), inline: this line runs a million times a build
