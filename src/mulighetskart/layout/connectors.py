@@ -97,6 +97,22 @@ def _dedupe(values: set[float]) -> list[float]:
     return out
 
 
+def _snapped(lines: set[float], kept: set[float], snap: float) -> list[float]:
+    """The grid lines, each run of lines less than `snap` apart made one: the `kept` lines
+    among them (stubs: routes start there), else the middle of the run."""
+    if snap <= 0:
+        return _dedupe(lines | kept)
+    out: list[float] = []
+    run: list[float] = []
+    for v in [*sorted(lines | kept), math.inf]:
+        if run and v - run[0] >= snap:
+            stubs = [x for x in run if x in kept]
+            out += stubs or [(run[0] + run[-1]) / 2]
+            run = []
+        run.append(v)
+    return _dedupe(set(out))
+
+
 SHARED_COST = 0.5  # extra cost per mm of running along another route (to another target)
 
 
@@ -131,18 +147,21 @@ class Grid:
 
     @classmethod
     def around(cls, obstacles: list[Rect], clearance: float, bounds: Rect, stubs: list[tuple[float, float]], shared: float = SHARED_COST,
-               crossing: float = 0.0, meeting: float = 0.0) -> Grid:
-        xs = {bounds.x + clearance, bounds.right - clearance, *(x for x, _ in stubs)}
-        ys = {bounds.y + clearance, bounds.bottom - clearance, *(y for _, y in stubs)}
+               crossing: float = 0.0, meeting: float = 0.0, snap: float = 0.0) -> Grid:
+        """The grid of lines `clearance` from the obstacles and through the stubs. With `snap`,
+        lines closer than that together are one (a stub's, else the middle one), and lines may
+        come that much closer to an obstacle: routes do not step across hairbreadth gaps."""
+        xs = {bounds.x + clearance, bounds.right - clearance}
+        ys = {bounds.y + clearance, bounds.bottom - clearance}
         for r in obstacles:
             xs.update((r.x - clearance, r.right + clearance))
             ys.update((r.y - clearance, r.bottom + clearance))
         # grown a hair less than the clearance, so lines exactly `clearance` away stay open
-        blocks = [r.grow(clearance - 1e-4) for r in obstacles]
+        blocks = [r.grow(clearance - snap - 1e-4) for r in obstacles]
         inside = bounds.grow(-clearance + 1e-6)  # routes stay within the bounds, whatever lies beyond
-        xs = {x for x in xs if inside.x <= x <= inside.right}
-        ys = {y for y in ys if inside.y <= y <= inside.bottom}
-        return cls(_dedupe(xs), _dedupe(ys), blocks, shared, crossing, meeting)
+        xs = _snapped({x for x in xs if inside.x <= x <= inside.right}, {x for x, _ in stubs if inside.x <= x <= inside.right}, snap)
+        ys = _snapped({y for y in ys if inside.y <= y <= inside.bottom}, {y for _, y in stubs if inside.y <= y <= inside.bottom}, snap)
+        return cls(xs, ys, blocks, shared, crossing, meeting)
 
     @staticmethod
     def _blocked(lines: list[float], spans: list[tuple[float, float, float, float]]) -> list[tuple[list[float], list[float]]]:
@@ -181,6 +200,24 @@ class Grid:
         if path:
             self._mark(path, target, weight)
         return path
+
+    def cost(self, path: list[tuple[float, float]], target: str = "") -> float:
+        """What `search` counts for a path it found (lengths, bends, shared gutters, crossings,
+        meeting points): to compare ways between different ends."""
+        ny = len(self.ys)
+        nodes = [(_index(self.xs, x), _index(self.ys, y)) for x, y in path]
+        total, d = 0.0, -1
+        for (i0, j0), (i1, j1) in itertools.pairwise(nodes):
+            nd = (0 if i1 > i0 else 1) if j0 == j1 else (2 if j1 > j0 else 3)
+            length = abs(self.xs[i1] - self.xs[i0]) + abs(self.ys[j1] - self.ys[j0])
+            shared = self.used[_step(min(i0, i1), min(j0, j1), ny, i0 == i1)]
+            if shared and (len(shared) > 1 or target not in shared):
+                length *= 1 + self.shared
+            total += length + self.meeting * self.touched[i1 * ny + j1] + (self.BEND if d not in (-1, nd) else 0.0)
+            if d == nd and self.crossing:
+                total += self.crossing * self.through[1 if nd < 2 else 0][i0 * ny + j0]
+            d = nd
+        return total
 
     def unroute(self, path: list[tuple[float, float]], target: str = "", weight: float = 1.0) -> None:
         """Forget a route `search` found, so it can be laid again around the others."""

@@ -14,7 +14,8 @@ passing it cross where one's two places separate the other's; orders are improve
 stretch, each exactly). On corridor routes each leg is laid around the others (costs per
 shared gutter, crossing and meeting point, corridors.share/crossing/meeting), then laid again
 once around all of them: lines sharing gutters back and forth would cross where they meet and
-part, so the lines of the map of all journeys keep apart where they can.
+part, so the lines of the map of all journeys keep apart where they can. Last, a few legs near
+the drawn crossings are tried by other sides, each kept only if the drawn map crosses less.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import functools
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Literal
 
@@ -37,11 +38,13 @@ from .text import TextMeasure
 Point = tuple[float, float]
 EXHAUSTIVE_LIMIT = 6  # up to this many new stops per phase, try every order
 REROUTE_ROUNDS = 2  # after laying every leg, lay each again around all the others: fewer crossings; a third round finds no more
+POLISH_TRIES = 6  # legs laid by other sides on trial, kept only if the map of all journeys then crosses less
 RELAY_REACH = 10.0  # mm around its path that a leg laid again is searched
 EXACT_LIMIT = 10  # up to this many lines on a stretch, find its best order exactly (2^n steps)
 MAX_PASSES = 20  # local search rounds; it settles after two or three on real journeys
 PRECISION = 2  # decimals kept in coordinates: stable output, no float noise
 SIDES = ("right", "bottom", "top", "left")
+BACK = {"right": "left", "left": "right", "top": "bottom", "bottom": "top"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class RouteStyle:
     crossing: Annotated[float, Doc("mm of detour worth taking not to cross another line")]
     meeting: Annotated[float, Doc("mm of detour worth taking not to meet another line at a point of the gutters, where they may cross")]
     reach: Annotated[float, Doc("mm beyond the outermost boxes that lines may run")]
+    snap: Annotated[float, Doc("mm: gutter lines closer together are one track, and lines may come that much closer to a box")]
     titles_only: Annotated[bool, Doc("route maps show offer titles only, so the map and its key fit one sheet of the map's paper")]
     map: Annotated[dict[str, float], Doc("targets.map lengths (mm) used instead on route maps, e.g. narrower boxes for titles only")]
     casing: Colour
@@ -138,6 +142,7 @@ class Corridors:
     crossing: float = 0.0  # mm of detour worth taking to avoid crossing another line straight
     meeting: float = 0.0  # mm of detour worth taking to avoid each grid point another line passes (lines meeting may cross)
     reach: float = math.inf  # how far beyond the outermost boxes lines may run (mm)
+    snap: float = 0.0  # gutter lines closer than this (mm) are one: no hairbreadth steps between them
     kept: dict = field(default_factory=dict, compare=False, repr=False)  # what routing worked out about these corridors (_gutters)
 
 
@@ -154,9 +159,22 @@ def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], ga
         network = Network.build(order, stops, stations)
         tracks = {p: [s.offer for s in stops[p]] for p in order}
     else:
-        legs = corridor_legs(order, stops, stations, corridors)
         hidden = {_node(s.at) for p in order for s in stops[p]}  # the stop boxes are drawn over the lines: crossings there are not seen
-        network, tracks = Network.of_tracks(order, corridor_tracks(order, stops, legs), hidden)
+        judged: list[tuple[Legs, RoutePlan]] = []  # the plans drawn to count crossings: the one kept is the plan
+
+        def seen(legs: Legs) -> list[Point]:
+            judged.append((legs, _planned(order, stops, *Network.of_tracks(order, corridor_tracks(order, stops, legs), hidden), gap, room)))
+            return _seen_crossings(judged[-1][1], corridors)
+
+        legs = corridor_legs(order, stops, stations, corridors, seen)
+        kept = next((plan for drawn, plan in reversed(judged) if drawn is legs), None)
+        return kept or _planned(order, stops, *Network.of_tracks(order, corridor_tracks(order, stops, legs), hidden), gap, room)
+    return _planned(order, stops, network, tracks, gap, room)
+
+
+def _planned(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], network: Network, tracks: Mapping[str, Sequence[str]], gap: float,
+             room: float | None) -> RoutePlan:
+    """The routes over the network: lines ordered on every stretch, `gap` apart or closer to fit `room`."""
     orders = network.order_lines()
     widest = max((len(v) for v in orders.values()), default=1)
     if room is not None and widest * gap > room:
@@ -167,12 +185,15 @@ def plan_routes(journeys: Sequence[Journey], stations: Mapping[str, Station], ga
     return RoutePlan(routes, stretches, network.crossings(orders), gap)
 
 
-def corridor_legs(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], stations: Mapping[str, Station], corridors: Corridors) -> Legs:
+def corridor_legs(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], stations: Mapping[str, Station], corridors: Corridors,
+                  judge: Callable[[Legs], list[Point]] | None = None) -> Legs:
     """The track between each two consecutive stops: stop centre, out by the middle of the side
     facing the other stop (lines from one box leave together), along the grid of gutter lines,
     in by the side facing back, centre. Each leg avoids the gutters (corridors.share), the
     crossings (corridors.crossing) and the meeting points (corridors.meeting) of the others:
-    most crossings of a transit map drawn this way are where lines meet and part."""
+    most crossings of a transit map drawn this way are where lines meet and part. With a
+    `judge` (legs -> the crossings a reader sees), legs near those crossings are tried by
+    other sides, and kept where the drawn map crosses less."""
     rects = {sid: Rect(st.x, st.y, st.w, st.h) for sid, st in stations.items()}
     riders: dict[tuple[str, str], int] = defaultdict(int)  # a leg's weight: the lines on it
     for p in order:
@@ -187,12 +208,79 @@ def corridor_legs(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], sta
     for _ in range(REROUTE_ROUNDS if len(order) > 1 else 0):  # each leg laid again around all the others
         for pair in busiest:
             found[pair] = _relay(grid, pair, riders[pair], ports, *found[pair])
+    legs = _legs(found, ports, rects)
+    if judge is not None and len(order) > 1:
+        legs = _fewer_crossings(grid, found, dict(riders), ports, rects, legs, judge, corridors.clearance)
+    return legs
+
+
+def _legs(found: Mapping[tuple[str, str], tuple[str, str, list[Point] | None]], ports: Mapping, rects: Mapping[str, Rect]) -> dict:
+    """Each leg's track: centre, port, the path between the stubs, port, centre."""
     legs = {}
     for (a, b), (side_a, side_b, path) in found.items():
         (port_a, stub_a), (port_b, stub_b) = ports[(a, side_a)], ports[(b, side_b)]
         middle = path if path else list(metro_path(stub_a, stub_b))  # no gutter leads there: the map is too crowded
         legs[(a, b)] = _dedupe([_round_point(p) for p in [(rects[a].cx, rects[a].cy), port_a, *middle, port_b, (rects[b].cx, rects[b].cy)]])
     return legs
+
+
+def _fewer_crossings(grid: Grid, found: dict, riders: Mapping[tuple[str, str], int], ports: Mapping, rects: Mapping[str, Rect], legs: dict,
+                     judge: Callable[[Legs], list[Point]], reach: float) -> dict:
+    """Legs by the sides that are cheapest around all the others, where the drawn map then crosses
+    less. The legs leave by the sides facing each other first; that is often not the best way
+    (a tall programme box: out of its middle, along all the lines beside it). Tried leg by leg,
+    those nearest the most crossings first, at most POLISH_TRIES times: each try draws the map."""
+    seen = judge(legs)
+    tried: set[tuple[str, str]] = set()
+    nearest = _near_crossings(seen, legs, reach)
+    for _ in range(POLISH_TRIES):
+        pair = next((p for p in nearest if p not in tried and found[p][2]), None)
+        if pair is None:
+            break
+        tried.add(pair)
+        target, weight = f"{pair[0]}>{pair[1]}", riders[pair]
+        side_a, side_b, path = found[pair]
+        grid.unroute(path, target, weight)
+        best = (grid.cost(path, target), side_a, side_b, path)
+        ends = (rects[pair[0]], rects[pair[1]])
+        around = _bounds([*path, *((r.x, r.y) for r in ends), *((r.right, r.bottom) for r in ends)]).grow(RELAY_REACH)  # near where it ran
+        facing = _side(rects[pair[0]], rects[pair[1]])
+        for sa, sb in itertools.product(*([s for s in SIDES if s != BACK[f]] for f in facing)):  # not out of the back: a long way round
+            if (sa, sb) != (side_a, side_b) and (other := grid.search(ports[(pair[0], sa)][1], ports[(pair[1], sb)][1], target, weight, around)):
+                grid.unroute(other, target, weight)
+                best = min(best, (grid.cost(other, target), sa, sb, other))
+        if best[3] is not path:
+            trial = {**found, pair: best[1:]}
+            trial_legs = _legs(trial, ports, rects)
+            if len(crossings := judge(trial_legs)) < len(seen):
+                found, legs, seen = trial, trial_legs, crossings
+                nearest = _near_crossings(seen, legs, reach)
+        grid._mark(found[pair][2], target, weight)
+    return legs
+
+
+def _near_crossings(points: Sequence[Point], legs: Mapping[tuple[str, str], Sequence[Point]], reach: float) -> list[tuple[str, str]]:
+    """The legs with crossings within `reach` of their track, most first."""
+    count: dict[tuple[str, str], int] = defaultdict(int)
+    for pair, track in legs.items():
+        box = _bounds(track).grow(reach)
+        for p in points:
+            if box.x <= p[0] <= box.right and box.y <= p[1] <= box.bottom and any(_distance(p, a, b) <= reach for a, b in itertools.pairwise(track)):
+                count[pair] += 1
+    return sorted(count, key=lambda pair: (-count[pair], pair))
+
+
+def _bounds(points: Sequence[Point]) -> Rect:
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    return Rect(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+
+def _distance(p: Point, a: Point, b: Point) -> float:
+    """From p to the segment a–b."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    length = dx * dx + dy * dy
+    t = 0.0 if length == 0 else max(0.0, min(1.0, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / length))
+    return math.hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy)
 
 
 def _gutters(corridors: Corridors, rects: Mapping[str, Rect]) -> tuple[dict, Grid]:
@@ -203,7 +291,7 @@ def _gutters(corridors: Corridors, rects: Mapping[str, Rect]) -> tuple[dict, Gri
         c = corridors.clearance
         ports = {(sid, side): _port(rect, side, 0.5, c) for sid, rect in sorted(rects.items()) for side in SIDES}
         obstacles = [r for rs in corridors.boxes.values() for r in rs] + list(corridors.texts)
-        corridors.kept[key] = ports, Grid.around(obstacles, c, _around_boxes(corridors), [stub for _, stub in ports.values()])
+        corridors.kept[key] = ports, Grid.around(obstacles, c, _around_boxes(corridors), [stub for _, stub in ports.values()], snap=corridors.snap)
     return corridors.kept[key]
 
 
@@ -224,8 +312,7 @@ def _relay(grid: Grid, pair: tuple[str, str], weight: int, ports: Mapping, side_
     if path:
         target = f"{pair[0]}>{pair[1]}"
         grid.unroute(path, target, weight)
-        xs, ys = [x for x, _ in path], [y for _, y in path]
-        around = Rect(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)).grow(RELAY_REACH)  # the old path is one way there
+        around = _bounds(path).grow(RELAY_REACH)  # the old path is one way there
         path = grid.search(ports[(pair[0], side_a)][1], ports[(pair[1], side_b)][1], target, weight, around)
     return side_a, side_b, path
 
@@ -804,10 +891,14 @@ def check_routes(plan: RoutePlan, corridors: Corridors, tol: float = 0.05) -> Ro
         for a, b in itertools.pairwise(route.path):
             through += any(sid not in stops and segment_enters(r, a, b) for sid, r in boxes.near(a, b))
             over += any(segment_enters(r, a, b) for _, r in texts.near(a, b))
+    return RouteCheck(through, over, len(_seen_crossings(plan, corridors, tol)))
+
+
+def _seen_crossings(plan: RoutePlan, corridors: Corridors, tol: float = 0.05) -> list[Point]:
+    """Where the lines of two personas cross, outside the stop boxes (drawn over the lines)."""
     stops = {s.offer for route in plan.routes for s in route.stops}
     hidden = _Buckets([(sid, r.grow(-tol)) for sid in sorted(stops) for r in corridors.boxes.get(sid, ())])
-    seen = [p for p in crossing_points([r.path for r in plan.routes]) if not any(r.x < p[0] < r.right and r.y < p[1] < r.bottom for _, r in hidden.near(p, p))]
-    return RouteCheck(through, over, len(seen))
+    return [p for p in crossing_points([r.path for r in plan.routes]) if not any(r.x < p[0] < r.right and r.y < p[1] < r.bottom for _, r in hidden.near(p, p))]
 
 
 class _Buckets:

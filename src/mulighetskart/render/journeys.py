@@ -397,7 +397,8 @@ def corridors_of(layout: MapLayout, style: RouteStyle) -> Corridors:
     frames = {f.offer: f.segments for f in layout.frames}
     boxes = {b.id: frames.get(b.id, (b.rect,)) for b in layout.all_boxes()}
     texts = (*(t.rect for t in layout.labels), *(s.rect for s in layout.swatches))
-    return Corridors(boxes, texts, Rect(0, 0, layout.width, layout.height), layout.gap / 2, style.share, style.crossing, style.meeting, style.reach)
+    return Corridors(boxes, texts, Rect(0, 0, layout.width, layout.height), layout.gap / 2, style.share, style.crossing, style.meeting, style.reach,
+                     style.snap)
 
 
 @dataclass(frozen=True)
