@@ -39,6 +39,7 @@ Point = tuple[float, float]
 EXHAUSTIVE_LIMIT = 6  # up to this many new stops per phase, try every order
 REROUTE_ROUNDS = 2  # after laying every leg, lay each again around all the others: fewer crossings; a third round finds no more
 POLISH_TRIES = 6  # legs laid by other sides on trial, kept only if the map of all journeys then crosses less
+POLISH_LEGS = 100  # ... on maps of up to this many legs: each try draws the whole map (shipped: 62 legs, a second in all; 10× content: 640, minutes)
 RELAY_REACH = 10.0  # mm around its path that a leg laid again is searched
 EXACT_LIMIT = 10  # up to this many lines on a stretch, find its best order exactly (2^n steps)
 MAX_PASSES = 20  # local search rounds; it settles after two or three on real journeys
@@ -209,7 +210,7 @@ def corridor_legs(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], sta
         for pair in busiest:
             found[pair] = _relay(grid, pair, riders[pair], ports, *found[pair])
     legs = _legs(found, ports, rects)
-    if judge is not None and len(order) > 1:
+    if judge is not None and 1 < len(order) and len(found) <= POLISH_LEGS:
         legs = _fewer_crossings(grid, found, dict(riders), ports, rects, legs, judge, corridors.clearance)
     return legs
 
