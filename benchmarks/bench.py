@@ -96,7 +96,9 @@ def bench_layouts(work: Path, factor: int) -> Path:
 
 
 def measure(cmd: list[str]) -> dict:
-    run = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, check=True)
+    run = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, check=False)
+    if run.returncode:
+        raise SystemExit(f"bench: {' '.join(cmd)} failed:\n{run.stderr}")
     return json.loads(run.stdout)
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cache, partial
 from pathlib import Path
@@ -50,12 +52,14 @@ def _draw_figures(content: Content, theme: Theme, hb: Handbook, memo: Memo = NO_
     persona_ids = {persona_anchor(p.id): p.id for p in content.personas}
     figures = {hb.map.src: map_svg(content, theme, memo=memo)}
     journeys = Drawings(content, theme, memo)
+    journeys.fonts  # noqa: B018 - made once, before the threads that all use it
     layers = {}
-    for page in hb.personas:
-        pid = persona_ids[page.anchor]
-        figures[page.timeline.src] = journeys.timeline_svg(pid)
-        route = journeys.route(pid)
-        figures[page.route.src], layers[page.route.src] = route.svg, route.layers()
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # `dot` lays out the timelines while the routes are planned
+        timelines = {page.timeline.src: pool.submit(journeys.timeline_svg, persona_ids[page.anchor]) for page in hb.personas}
+        for page in hb.personas:
+            route = journeys.route(persona_ids[page.anchor])
+            figures[page.timeline.src] = timelines[page.timeline.src].result()
+            figures[page.route.src], layers[page.route.src] = route.svg, route.layers()
     return figures, {name: layers.get(name, (svg,)) for name, svg in figures.items()}
 
 
