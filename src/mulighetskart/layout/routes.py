@@ -210,7 +210,7 @@ def corridor_legs(order: Sequence[str], stops: Mapping[str, Sequence[Stop]], sta
         for pair in busiest:
             found[pair] = _relay(grid, pair, riders[pair], ports, *found[pair])
     legs = _legs(found, ports, rects)
-    if judge is not None and 1 < len(order) and len(found) <= POLISH_LEGS:
+    if judge is not None and len(order) > 1 and len(found) <= POLISH_LEGS:
         legs = _fewer_crossings(grid, found, dict(riders), ports, rects, legs, judge, corridors.clearance)
     return legs
 

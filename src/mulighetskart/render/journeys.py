@@ -109,12 +109,17 @@ class Drawings:
     def fonts(self) -> str:
         return font_css(self.content, self.theme, journeys_style(self.theme), self.memo)
 
-    def timeline_svg(self, persona_id: str) -> str:
-        """The timeline laid out by `dot`, with a root <title> and <desc> (the journey as text)."""
+    def timeline_source(self, persona_id: str) -> str:
+        """The timeline's Graphviz source, its text measured with the shipped fonts: in one
+        thread only (fontTools reads a font's tables as they are first asked for)."""
         style = journeys_style(self.theme)
-        persona = _persona(self.content, persona_id)
-        source = timeline_graph(self.content, self.theme, persona, style.timeline, style.labels).source
-        return _timeline_svg(self.content, self.theme, style, persona, source, self.fonts, self.memo)
+        return timeline_graph(self.content, self.theme, _persona(self.content, persona_id), style.timeline, style.labels).source
+
+    def timeline_svg(self, persona_id: str, source: str | None = None) -> str:
+        """The timeline laid out by `dot`, with a root <title> and <desc> (the journey as text).
+        `source`: timeline_source's, made beforehand, so that this may run in another thread."""
+        source = self.timeline_source(persona_id) if source is None else source
+        return _timeline_svg(self.content, self.theme, journeys_style(self.theme), _persona(self.content, persona_id), source, self.fonts, self.memo)
 
     def route(self, persona_id: str) -> RouteDrawing:
         """The possibility map with this persona's route: offers numbered in journey order."""

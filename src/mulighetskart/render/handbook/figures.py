@@ -53,9 +53,11 @@ def _draw_figures(content: Content, theme: Theme, hb: Handbook, memo: Memo = NO_
     figures = {hb.map.src: map_svg(content, theme, memo=memo)}
     journeys = Drawings(content, theme, memo)
     journeys.fonts  # noqa: B018 - made once, before the threads that all use it
+    timeline_of = {page.timeline.src: persona_ids[page.anchor] for page in hb.personas}
+    sources = {src: journeys.timeline_source(pid) for src, pid in timeline_of.items()}  # text measured here, not in the threads
     layers = {}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # `dot` lays out the timelines while the routes are planned
-        timelines = {page.timeline.src: pool.submit(journeys.timeline_svg, persona_ids[page.anchor]) for page in hb.personas}
+        timelines = {src: pool.submit(journeys.timeline_svg, pid, sources[src]) for src, pid in timeline_of.items()}
         for page in hb.personas:
             route = journeys.route(persona_ids[page.anchor])
             figures[page.timeline.src] = timelines[page.timeline.src].result()
