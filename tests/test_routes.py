@@ -222,3 +222,42 @@ def test_the_best_order_of_a_stretch_is_the_order_with_fewest_crossings():
             pairs = {(p, q): [rng.randint(0, 3), rng.randint(0, 3)] for p, q in itertools.combinations(lines, 2) if rng.random() < 0.7}
             cost = _pair_cost(pairs)
             assert cost(_best_order(lines, pairs)) == min(cost(list(o)) for o in itertools.permutations(lines))
+
+
+def test_a_stretch_of_more_lines_than_the_exact_search_takes_the_best_move_of_one_line():
+    """Beyond EXACT_LIMIT lines, the order is the first cheapest of all moves of one line to
+    another place, as trying each of them in turn finds it."""
+    import random
+
+    from mulighetskart.layout.routes import EXACT_LIMIT, _best_order, _pair_cost
+
+    rng = random.Random(11)
+    for n in (EXACT_LIMIT + 1, EXACT_LIMIT + 3):
+        for _ in range(10):
+            lines = [f"p{i:02d}" for i in range(n)]
+            pairs = {(p, q): [rng.randint(0, 3), rng.randint(0, 3)] for p, q in itertools.combinations(lines, 2) if rng.random() < 0.5}
+            moves = ([*rest[:k], lines[i], *rest[k:]] for i in range(n) for rest in [[*lines[:i], *lines[i + 1:]]] for k in range(n))
+            assert _best_order(lines, pairs) == min(moves, key=_pair_cost(pairs))
+
+
+def test_crossings_are_found_wherever_lines_run():
+    """Level, upright and slanted segments of random lines: every proper crossing of two
+    different lines is found, as trying every pair of segments finds them."""
+    import random
+
+    from mulighetskart.layout.routes import _cross, crossing_points
+
+    rng = random.Random(3)
+    for _ in range(20):
+        paths = []
+        for _ in range(6):
+            points = [(rng.randint(0, 60) / 2, rng.randint(0, 60) / 2)]
+            for _ in range(8):
+                x, y = points[-1]
+                step = rng.choice(("level", "upright", "slanted"))
+                points.append((rng.randint(0, 60) / 2, y) if step == "level" else (x, rng.randint(0, 60) / 2) if step == "upright"
+                              else (rng.randint(0, 60) / 2, rng.randint(0, 60) / 2))
+            paths.append(points)
+        segments = [(i, a, b) for i, path in enumerate(paths) for a, b in itertools.pairwise(path)]
+        every_pair = sum(i != j and _cross(a, b, c, d) for k, (i, a, b) in enumerate(segments) for j, c, d in segments[k + 1:])
+        assert len(crossing_points(paths)) == every_pair
