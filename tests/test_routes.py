@@ -261,3 +261,5 @@ def test_crossings_are_found_wherever_lines_run():
         segments = [(i, a, b) for i, path in enumerate(paths) for a, b in itertools.pairwise(path)]
         every_pair = sum(i != j and _cross(a, b, c, d) for k, (i, a, b) in enumerate(segments) for j, c, d in segments[k + 1:])
         assert len(crossing_points(paths)) == every_pair
+    # a line that goes back over its own track crosses another line there twice
+    assert len(crossing_points([[(0.0, 5.0), (10.0, 5.0)], [(5.0, 0.0), (5.0, 10.0), (5.0, 0.0)]])) == 2

@@ -219,6 +219,10 @@ class Grid:
             d = nd
         return total
 
+    def lay(self, path: list[tuple[float, float]], target: str = "", weight: float = 1.0) -> None:
+        """Lay a route `search` found and `unroute` took up again (search lays what it finds)."""
+        self._mark(path, target, weight)
+
     def unroute(self, path: list[tuple[float, float]], target: str = "", weight: float = 1.0) -> None:
         """Forget a route `search` found, so it can be laid again around the others."""
         self._mark(path, target, -weight)

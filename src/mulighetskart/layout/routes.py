@@ -24,7 +24,7 @@ import functools
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Literal
 
@@ -256,7 +256,7 @@ def _fewer_crossings(grid: Grid, found: dict, riders: Mapping[tuple[str, str], i
             if len(crossings := judge(trial_legs)) < len(seen):
                 found, legs, seen = trial, trial_legs, crossings
                 nearest = _near_crossings(seen, legs, reach)
-        grid._mark(found[pair][2], target, weight)
+        grid.lay(found[pair][2], target, weight)
     return legs
 
 
@@ -903,24 +903,24 @@ def _seen_crossings(plan: RoutePlan, corridors: Corridors, tol: float = 0.05) ->
 
 
 class _Buckets:
-    """Labelled rectangles by the columns and rows of a coarse grid they cover: a segment is
-    tried against those standing near it only (a big map has thousands)."""
+    """Things with their rectangles, by the cells of a coarse grid the rectangles cover: a
+    segment is tried against those standing near it only (a big map has thousands)."""
 
     CELL = 20.0  # mm
 
-    def __init__(self, rects: Sequence[tuple[str, Rect]]):
-        self.cells: dict[tuple[int, int], list[tuple[str, Rect]]] = defaultdict(list)
-        for item in rects:
-            for cell in self._cells(item[1].x, item[1].y, item[1].right, item[1].bottom):
-                self.cells[cell].append(item)
+    def __init__(self, entries: Sequence[tuple[Hashable, Rect]]):
+        self.cells: dict[tuple[int, int], list[tuple[Hashable, Rect]]] = defaultdict(list)
+        for entry in entries:
+            for cell in self._cells(entry[1].x, entry[1].y, entry[1].right, entry[1].bottom):
+                self.cells[cell].append(entry)
 
     def _cells(self, x0: float, y0: float, x1: float, y1: float) -> Iterator[tuple[int, int]]:
         c = self.CELL
         return itertools.product(range(math.floor(x0 / c), math.floor(x1 / c) + 1), range(math.floor(y0 / c), math.floor(y1 / c) + 1))
 
-    def near(self, a: Point, b: Point) -> list[tuple[str, Rect]]:
-        """The rectangles in the cells of the segment a-b's bounding box, each once."""
-        found = (item for cell in self._cells(min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])) for item in self.cells.get(cell, ()))
+    def near(self, a: Point, b: Point) -> list[tuple[Hashable, Rect]]:
+        """The entries in the cells of the segment a-b's bounding box, each once."""
+        found = (entry for cell in self._cells(min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])) for entry in self.cells.get(cell, ()))
         return list(dict.fromkeys(found))
 
 
@@ -949,9 +949,8 @@ def crossing_points(paths: Sequence[Sequence[Point]]) -> list[Point]:
     """Where segments of different paths cross properly (touching and overlapping do not count).
     The stop boxes are drawn over the lines: a caller leaves out the crossings they hide.
 
-    Lines run in the gutters, so most segments are level or upright: those two sorts are met
-    by a sweep (a level one can only cross the upright ones standing over it); any other
-    segment is tried against all."""
+    Lines run in the gutters, so most segments are level or upright: a level one is tried
+    against the upright ones standing near it only; any other segment against all."""
     level, upright, slanted = [], [], []
     for i, path in enumerate(paths):
         for a, b in itertools.pairwise(path):
@@ -961,18 +960,12 @@ def crossing_points(paths: Sequence[Sequence[Point]]) -> list[Point]:
                 upright.append((a[0], min(a[1], b[1]), max(a[1], b[1]), i, a, b))
             else:
                 slanted.append((i, a, b))
-    cell = 10.0  # mm: an upright segment is listed in each cell of the column it stands in
-    column: dict[tuple[int, int], list[tuple]] = defaultdict(list)
-    for u in upright:
-        for row in range(math.floor(u[1] / cell), math.floor(u[2] / cell) + 1):
-            column[(math.floor(u[0] / cell), row)].append(u)
+    standing = _Buckets([((k, u), Rect(u[0], u[1], 0.0, u[2] - u[1])) for k, u in enumerate(upright)])  # k: a line back over its own track is two
     points = []
     for y, x0, x1, i, a, b in level:
-        row = math.floor(y / cell)
-        for col in range(math.floor(x0 / cell), math.floor(x1 / cell) + 1):
-            for x, y0, y1, j, c, d in column.get((col, row), ()):
-                if i != j and x0 < x < x1 and y0 < y < y1 and _cross(a, b, c, d):
-                    points.append(_meet(a, b, c, d))
+        for (_, (x, y0, y1, j, c, d)), _ in standing.near(a, b):
+            if i != j and x0 < x < x1 and y0 < y < y1 and _cross(a, b, c, d):
+                points.append(_meet(a, b, c, d))
     others = [(i, a, b) for _, _, _, i, a, b in (*level, *upright)]
     for k, (i, a, b) in enumerate(slanted):
         points.extend(_meet(a, b, c, d) for j, c, d in [*others, *slanted[k + 1:]] if i != j and _cross(a, b, c, d))
